@@ -1,0 +1,17 @@
+"""emoshift: change the emotion of a talking-person video (words, voice, face) and measure it.
+
+Implements the Emotion-Driven Animation framework of Mobbs et al. (SPIE 2025), offline and
+CPU-first. See README.md and docs/.
+"""
+
+from __future__ import annotations
+
+import os as _os
+
+_os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+__version__ = "0.1.0"
+
+from emoshift.emotion import ALL_EMOTIONS, Emotion, EmotionSpec, parse_emotion  # noqa: E402
+
+__all__ = ["ALL_EMOTIONS", "Emotion", "EmotionSpec", "__version__", "parse_emotion"]

@@ -1,0 +1,3 @@
+from emoshift.cli import main
+
+raise SystemExit(main())
