@@ -19,6 +19,7 @@ reuses them.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -52,7 +53,9 @@ def stable_hash(obj: Any) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+@functools.cache
 def versions() -> dict[str, str]:
+    """Python, platform and the versions of the packages that shape results."""
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
     for name in TRACKED_PACKAGES:
         v = package_version(name)
@@ -147,8 +150,6 @@ class RunFolder:
         tmp = folder.with_name(folder.name + ".tmp")
         if tmp.exists():
             shutil.rmtree(tmp)
-        if folder.exists():  # stale result of another key: replaced only on success
-            pass
         tmp.mkdir(parents=True)
         t0 = time.perf_counter()
         files, data = fn(tmp)
@@ -211,7 +212,7 @@ class RunFolder:
             "updated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "inputs": {k: {"path": str(p), "sha256": self.input_hashes.get(k)} for k, p in self.inputs.items()},
             "config": self.config,
-            "versions": versions(),
+            "versions": dict(versions()),
             "stages": [
                 {
                     "name": s.name,
