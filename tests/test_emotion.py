@@ -24,9 +24,15 @@ def test_unknown_emotion_lists_valid_ones():
 
 
 def test_paper_prompt_intensifiers_raise_intensity():
-    levels = [parse_emotion(p).intensity for p in (
-        "Make this text happy", "Make this text very happy",
-        "Make this text very very happy", "Make this text very very very happy")]
+    levels = [
+        parse_emotion(p).intensity
+        for p in (
+            "Make this text happy",
+            "Make this text very happy",
+            "Make this text very very happy",
+            "Make this text very very very happy",
+        )
+    ]
     assert levels == sorted(levels) and len(set(levels)) == 4
     assert levels[-1] == 1.0
     assert parse_emotion("Make this text very very very happy").label is Emotion.HAPPINESS
@@ -57,4 +63,5 @@ def test_valence_arousal_signs():
     assert Emotion.HAPPINESS.valence > 0 > Emotion.SADNESS.valence
     assert Emotion.ANGER.arousal > 0 > Emotion.SADNESS.arousal
     v, a, _ = EmotionSpec(Emotion.HAPPINESS, 0.5).vad
+    assert a == pytest.approx(0.24)
     assert v == pytest.approx(0.38)

@@ -12,6 +12,6 @@ _os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 __version__ = "0.1.0"
 
-from emoshift.emotion import ALL_EMOTIONS, Emotion, EmotionSpec, parse_emotion  # noqa: E402
+from emoshift.emotion import ALL_EMOTIONS, Emotion, EmotionSpec, parse_emotion
 
 __all__ = ["ALL_EMOTIONS", "Emotion", "EmotionSpec", "__version__", "parse_emotion"]

@@ -91,38 +91,128 @@ _ADJECTIVE: dict[Emotion, str] = {
 ALIASES: dict[str, Emotion] = {}
 _ALIAS_WORDS: dict[Emotion, tuple[str, ...]] = {
     Emotion.ANGER: (
-        "anger", "angry", "angrily", "mad", "furious", "fury", "rage", "enraged", "irate",
-        "annoyed", "irritated", "cross", "livid", "outraged", "hostile", "ang",
+        "anger",
+        "angry",
+        "angrily",
+        "mad",
+        "furious",
+        "fury",
+        "rage",
+        "enraged",
+        "irate",
+        "annoyed",
+        "irritated",
+        "cross",
+        "livid",
+        "outraged",
+        "hostile",
+        "ang",
     ),
     Emotion.CONTEMPT: (
-        "contempt", "contemptuous", "scorn", "scornful", "disdain", "disdainful", "smug",
-        "sneering", "condescending", "dismissive", "sarcastic", "con",
+        "contempt",
+        "contemptuous",
+        "scorn",
+        "scornful",
+        "disdain",
+        "disdainful",
+        "smug",
+        "sneering",
+        "condescending",
+        "dismissive",
+        "sarcastic",
+        "con",
     ),
     Emotion.DISGUST: (
-        "disgust", "disgusted", "disgusting", "revolted", "repulsed", "grossed out", "gross",
-        "nauseated", "sickened", "appalled", "dis",
+        "disgust",
+        "disgusted",
+        "disgusting",
+        "revolted",
+        "repulsed",
+        "grossed out",
+        "gross",
+        "nauseated",
+        "sickened",
+        "appalled",
+        "dis",
     ),
     Emotion.FEAR: (
-        "fear", "fearful", "afraid", "scared", "frightened", "terrified", "anxious", "nervous",
-        "worried", "panicked", "panicky", "alarmed", "horrified", "fea",
+        "fear",
+        "fearful",
+        "afraid",
+        "scared",
+        "frightened",
+        "terrified",
+        "anxious",
+        "nervous",
+        "worried",
+        "panicked",
+        "panicky",
+        "alarmed",
+        "horrified",
+        "fea",
     ),
     Emotion.HAPPINESS: (
-        "happiness", "happy", "joy", "joyful", "joyous", "glad", "cheerful", "delighted",
-        "elated", "excited", "thrilled", "ecstatic", "pleased", "content", "smiling", "jolly",
-        "hap", "happily",
+        "happiness",
+        "happy",
+        "joy",
+        "joyful",
+        "joyous",
+        "glad",
+        "cheerful",
+        "delighted",
+        "elated",
+        "excited",
+        "thrilled",
+        "ecstatic",
+        "pleased",
+        "content",
+        "smiling",
+        "jolly",
+        "hap",
+        "happily",
     ),
     Emotion.NEUTRAL: (
-        "neutral", "calm", "flat", "unemotional", "matter-of-fact", "plain", "none",
-        "emotionless", "deadpan", "neu",
+        "neutral",
+        "calm",
+        "flat",
+        "unemotional",
+        "matter-of-fact",
+        "plain",
+        "none",
+        "emotionless",
+        "deadpan",
+        "neu",
     ),
     Emotion.SADNESS: (
-        "sadness", "sad", "unhappy", "sorrow", "sorrowful", "depressed", "gloomy", "melancholy",
-        "melancholic", "miserable", "down", "heartbroken", "grief", "grieving", "upset",
-        "downcast", "sadly", "sa",
+        "sadness",
+        "sad",
+        "unhappy",
+        "sorrow",
+        "sorrowful",
+        "depressed",
+        "gloomy",
+        "melancholy",
+        "melancholic",
+        "miserable",
+        "down",
+        "heartbroken",
+        "grief",
+        "grieving",
+        "upset",
+        "downcast",
+        "sadly",
+        "sa",
     ),
     Emotion.SURPRISE: (
-        "surprise", "surprised", "amazed", "astonished", "shocked", "astounded", "stunned",
-        "startled", "sur",
+        "surprise",
+        "surprised",
+        "amazed",
+        "astonished",
+        "shocked",
+        "astounded",
+        "stunned",
+        "startled",
+        "sur",
     ),
 }
 for _emo, _words in _ALIAS_WORDS.items():
@@ -133,14 +223,32 @@ for _emo, _words in _ALIAS_WORDS.items():
 # Abbreviations and ambiguous words: accepted only as the whole input ("sa", "down"), never
 # inside a prompt ("calm down" is not sadness).
 _WHOLE_ONLY = frozenset(
-    {"ang", "con", "dis", "fea", "hap", "neu", "sa", "sur", "down", "content", "cross", "plain",
-     "none", "upset", "flat"}
+    {
+        "ang",
+        "con",
+        "dis",
+        "fea",
+        "hap",
+        "neu",
+        "sa",
+        "sur",
+        "down",
+        "content",
+        "cross",
+        "plain",
+        "none",
+        "upset",
+        "flat",
+    }
 )
 
 
 def valid_names() -> str:
     """A human-readable list of the accepted names, for error messages."""
-    return ", ".join(e.value for e in ALL_EMOTIONS) + " (or aliases such as happy, sad, angry, scared, surprised)"
+    return (
+        ", ".join(e.value for e in ALL_EMOTIONS)
+        + " (or aliases such as happy, sad, angry, scared, surprised)"
+    )
 
 
 def to_emotion(name: str | Emotion) -> Emotion:
@@ -231,19 +339,64 @@ class EmotionSpec:
 
 # --- prompt parsing ----------------------------------------------------------------------------
 _INTENSIFIERS: dict[str, float] = {
-    "very": 1.0, "really": 1.0, "so": 1.0, "truly": 1.0, "deeply": 1.0, "quite": 0.5,
-    "extremely": 2.0, "incredibly": 2.0, "super": 1.5, "utterly": 2.0, "totally": 1.5,
-    "completely": 1.5, "absolutely": 2.0, "hugely": 1.5, "terribly": 1.5, "intensely": 2.0,
-    "most": 1.5, "more": 0.5,
+    "very": 1.0,
+    "really": 1.0,
+    "so": 1.0,
+    "truly": 1.0,
+    "deeply": 1.0,
+    "quite": 0.5,
+    "extremely": 2.0,
+    "incredibly": 2.0,
+    "super": 1.5,
+    "utterly": 2.0,
+    "totally": 1.5,
+    "completely": 1.5,
+    "absolutely": 2.0,
+    "hugely": 1.5,
+    "terribly": 1.5,
+    "intensely": 2.0,
+    "most": 1.5,
+    "more": 0.5,
 }
 _DIMINISHERS: dict[str, float] = {
-    "slightly": 0.3, "somewhat": 0.4, "mildly": 0.3, "little": 0.3, "bit": 0.3, "tad": 0.3,
-    "touch": 0.3, "faintly": 0.2, "barely": 0.15, "kinda": 0.4, "rather": 0.5, "fairly": 0.5,
+    "slightly": 0.3,
+    "somewhat": 0.4,
+    "mildly": 0.3,
+    "little": 0.3,
+    "bit": 0.3,
+    "tad": 0.3,
+    "touch": 0.3,
+    "faintly": 0.2,
+    "barely": 0.15,
+    "kinda": 0.4,
+    "rather": 0.5,
+    "fairly": 0.5,
 }
 _NUMBER = re.compile(r"(?:intensity\s*(?:=|:|of)?\s*)?(\d+(?:\.\d+)?)\s*(%)?")
 _STOP = {
-    "make", "this", "the", "text", "it", "sound", "look", "more", "a", "an", "and", "be",
-    "feel", "with", "at", "to", "in", "very", "me", "please", "speech", "voice", "face",
+    "make",
+    "this",
+    "the",
+    "text",
+    "it",
+    "sound",
+    "look",
+    "more",
+    "a",
+    "an",
+    "and",
+    "be",
+    "feel",
+    "with",
+    "at",
+    "to",
+    "in",
+    "very",
+    "me",
+    "please",
+    "speech",
+    "voice",
+    "face",
 }
 
 
@@ -276,13 +429,15 @@ def parse_emotion(text: str | Emotion | EmotionSpec, intensity: float | None = N
         raise UnknownEmotionError(f"empty emotion; valid: {valid_names()}")
     low = raw.lower()
     explicit: float | None = None
-    m = re.search(r"[:@]\s*(\d+(?:\.\d+)?)\s*(%)?\s*$", low) or re.search(
-        r"(?:intensity\s*(?:=|:|of)?\s*)(\d+(?:\.\d+)?)\s*(%)?", low
-    ) or re.search(r"\b(\d+(?:\.\d+)?)\s*(%)", low)
+    m = (
+        re.search(r"[:@]\s*(\d+(?:\.\d+)?)\s*(%)?\s*$", low)
+        or re.search(r"(?:intensity\s*(?:=|:|of)?\s*)(\d+(?:\.\d+)?)\s*(%)?", low)
+        or re.search(r"\b(\d+(?:\.\d+)?)\s*(%)", low)
+    )
     if m:
         val = float(m.group(1))
         explicit = val / 100.0 if (m.group(2) or val > 1.0) else val
-        low = low[: m.start()] + " " + low[m.end():]
+        low = low[: m.start()] + " " + low[m.end() :]
     tokens = re.findall(r"[a-z][a-z\-']*", low)
     found: list[Emotion] = []
     boost = 0.0

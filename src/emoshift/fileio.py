@@ -110,7 +110,9 @@ def write_text_atomic(dest: str | Path, text: str) -> Path:
 
 
 def write_json_atomic(dest: str | Path, obj: Any) -> Path:
-    return write_text_atomic(dest, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+    return write_text_atomic(
+        dest, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n"
+    )
 
 
 def copy_atomic(src: str | Path, dest: str | Path) -> Path:

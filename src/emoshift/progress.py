@@ -20,11 +20,15 @@ def enabled() -> bool:
     return sys.stderr.isatty()
 
 
-def progress(items: Iterable[T], total: int | None = None, desc: str = "", unit: str = "it") -> Iterator[T]:
+def progress(
+    items: Iterable[T], total: int | None = None, desc: str = "", unit: str = "it"
+) -> Iterator[T]:
     """Wrap ``items`` in a tqdm bar when enabled; otherwise yield them unchanged."""
     if not enabled():
         yield from items
         return
     from tqdm import tqdm
 
-    yield from tqdm(items, total=total, desc=desc, unit=unit, leave=False, file=sys.stderr, dynamic_ncols=True)
+    yield from tqdm(
+        items, total=total, desc=desc, unit=unit, leave=False, file=sys.stderr, dynamic_ncols=True
+    )

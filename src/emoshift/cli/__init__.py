@@ -14,9 +14,7 @@ from emoshift import __version__
 from emoshift.errors import EmoshiftError
 
 # Subcommands in the order --help lists them (module names inside emoshift.cli).
-COMMANDS: tuple[str, ...] = (
-    "info",
-)
+COMMANDS: tuple[str, ...] = ("info",)
 
 DESCRIPTION = """\
 emoshift changes the emotion of a talking-person video -- the words, the voice and the face --
@@ -45,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"emoshift {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, only errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:

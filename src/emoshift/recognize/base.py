@@ -27,7 +27,9 @@ class EmotionProbs:
         recogniser has no such class (e.g. contempt for the 7-class FER)."""
         emo = to_emotion(emotion)
         if emo not in self.labels:
-            raise KeyError(f"{emo.value} is not a class of this recogniser ({[e.value for e in self.labels]})")
+            raise KeyError(
+                f"{emo.value} is not a class of this recogniser ({[e.value for e in self.labels]})"
+            )
         return self.p[..., self.labels.index(emo)]
 
     def top(self) -> np.ndarray:

@@ -1,0 +1,407 @@
+"""The Emotion-Driven Animation pipeline: video in, emotional video out.
+
+One method per stage (LivePortrait-style), each cached in the run folder::
+
+    probe -> audio -> transcribe -> track -> speech (rewrite + synthesise, or keep-words
+    conversion) -> stills (EFG on N sampled frames) -> animate (EFA: lip-sync, emotion,
+    blinks, head motion, compositing, mux) -> output
+
+Analysis stages that do not depend on the target emotion (audio, transcribe, track) are
+``shareable``: a second run on the same video (another emotion, ``--emotion all``) reuses them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from emoshift.emotion import EmotionSpec, parse_emotion
+from emoshift.errors import ConfigError
+from emoshift.fileio import check_output_path, copy_atomic, sha256_file
+from emoshift.pipeline.runfolder import RunFolder, StageResult, stable_hash
+
+log = logging.getLogger(__name__)
+
+AUDIO_SR = 16000
+
+
+@dataclass(frozen=True)
+class ShiftConfig:
+    """Everything that shapes a ``shift`` result (hashed into the stage cache keys).
+
+    Attributes:
+        emotion: target emotion and intensity.
+        mode: "video" animates the original frames re-timed to the new speech (keeps background,
+            lighting and the person's own motion); "still" animates one emotional still (the
+            paper's single-image mode).
+        keep_words: keep what was said; convert the original voice's prosody instead of
+            rewriting and re-synthesising.
+        speech_only: produce only the new speech (a .wav), no video.
+        face_only: keep the original audio; change only the face.
+        expression: apply the emotional face (False = the paper's animation-only baseline).
+        n_stills: frames sampled for the emotional stills (the paper's N = 5).
+        rewriter / tts: backend names (None = the offline defaults).
+        seed: makes every random choice repeatable.
+        max_duration: longest input accepted, seconds.
+        multi_face: "largest" picks the largest face (with a warning); "error" fails.
+    """
+
+    emotion: EmotionSpec
+    mode: Literal["video", "still"] = "video"
+    keep_words: bool = False
+    speech_only: bool = False
+    face_only: bool = False
+    expression: bool = True
+    n_stills: int = 5
+    rewriter: str | None = None
+    tts: str | None = None
+    seed: int = 0
+    max_duration: float = 600.0
+    multi_face: Literal["largest", "error"] = "largest"
+
+    def __post_init__(self) -> None:
+        if self.speech_only and self.face_only:
+            raise ConfigError("--speech-only and --face-only exclude each other")
+        if self.mode not in ("video", "still"):
+            raise ConfigError(f"mode must be 'video' or 'still', got {self.mode!r}")
+        if not 1 <= self.n_stills <= 50:
+            raise ConfigError("n_stills must be in 1..50")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["emotion"] = self.emotion.to_dict()
+        return d
+
+
+@dataclass
+class ShiftResult:
+    """What a run produced. Paths point into the run folder except ``output``."""
+
+    output: Path
+    run_dir: Path
+    emotion: EmotionSpec
+    transcript: str = ""
+    rewritten: str = ""
+    speech: Path | None = None
+    stills: list[Path] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    cached: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def manifest(self) -> Path:
+        return self.run_dir / "manifest.json"
+
+    def summary(self) -> str:
+        lines = [
+            f"output:     {self.output}",
+            f"run folder: {self.run_dir}",
+            f"emotion:    {self.emotion}",
+        ]
+        if self.transcript:
+            lines.append(f"transcript: {self.transcript}")
+        if self.rewritten and self.rewritten != self.transcript:
+            lines.append(f"rewritten:  {self.rewritten}")
+        total = sum(self.timings.values())
+        parts = ", ".join(
+            f"{k} {v:.2f}s" + (" (cached)" if self.cached.get(k) else "")
+            for k, v in self.timings.items()
+        )
+        lines.append(f"time:       {total:.2f}s ({parts})")
+        return "\n".join(lines)
+
+
+class EDAPipeline:
+    """Build once, call for each video: models stay loaded between calls."""
+
+    def __init__(self, config: ShiftConfig) -> None:
+        self.config = config
+
+    # -- stages -------------------------------------------------------------------------------
+    def probe(self, video: Path) -> Any:
+        from emoshift.media import probe
+
+        need_video = not self.config.speech_only
+        return probe(
+            video, need_video=need_video, need_audio=True, max_duration=self.config.max_duration
+        )
+
+    def extract_audio(self, run: RunFolder, video: Path, video_hash: str) -> StageResult:
+        from emoshift.media import read_audio, write_audio
+
+        def body(folder: Path):
+            audio = read_audio(video, sr=AUDIO_SR)
+            write_audio(folder / "original.wav", audio, AUDIO_SR)
+            return {"audio": "original.wav"}, {"seconds": len(audio) / AUDIO_SR}
+
+        return run.stage("audio", {"video": video_hash, "sr": AUDIO_SR}, body, shareable=True)
+
+    def transcribe(self, run: RunFolder, audio_stage: StageResult, video_hash: str) -> StageResult:
+        from emoshift.media import read_audio
+        from emoshift.speech.transcribe import load_transcriber
+
+        def body(folder: Path):
+            audio = read_audio(audio_stage.path("audio"), sr=AUDIO_SR)
+            tr = load_transcriber().transcribe(audio, AUDIO_SR)
+            (folder / "transcript.txt").write_text(tr.text + "\n", encoding="utf-8")
+            (folder / "transcript.json").write_text(
+                json.dumps(tr.to_dict(), indent=2), encoding="utf-8"
+            )
+            return {"text": "transcript.txt", "json": "transcript.json"}, {
+                "text": tr.text,
+                "language": tr.language,
+            }
+
+        return run.stage(
+            "transcribe",
+            {"video": video_hash},
+            body,
+            models=["whisper-base", "silero-vad"],
+            shareable=True,
+        )
+
+    def track(self, run: RunFolder, video: Path, video_hash: str) -> StageResult:
+        from emoshift.face.landmarks import track_video
+        from emoshift.media import iter_frames, probe
+
+        def body(folder: Path):
+            info = probe(video)
+            track = track_video(
+                iter_frames(video), info.fps or 25.0, multi_face=self.config.multi_face
+            )
+            track.save(folder / "track.npz")
+            return {"track": "track.npz"}, {
+                "frames": len(track.found),
+                "found": int(track.found.sum()),
+            }
+
+        key = {"video": video_hash, "multi_face": self.config.multi_face}
+        return run.stage("track", key, body, models=["mediapipe-facemesh"], shareable=True)
+
+    def speech(
+        self, run: RunFolder, audio_stage: StageResult, transcript: StageResult | None
+    ) -> StageResult:
+        from emoshift.media import read_audio, write_audio
+        from emoshift.speech.s2s import speech_to_speech
+
+        cfg = self.config
+
+        def body(folder: Path):
+            audio = read_audio(audio_stage.path("audio"), sr=AUDIO_SR)
+            res = speech_to_speech(
+                audio,
+                AUDIO_SR,
+                cfg.emotion,
+                keep_words=cfg.keep_words,
+                rewriter=cfg.rewriter,
+                synthesizer=cfg.tts,
+                seed=cfg.seed,
+                transcript=_load_transcript(transcript),
+            )
+            write_audio(folder / "speech.wav", res.audio, res.sr)
+            (folder / "rewritten.txt").write_text(res.rewritten_text + "\n", encoding="utf-8")
+            (folder / "phones.json").write_text(
+                json.dumps([asdict(p) for p in res.phones]), encoding="utf-8"
+            )
+            data = {
+                "rewritten": res.rewritten_text,
+                "transcript": res.transcript.text,
+                "timings": res.timings,
+            }
+            return {"speech": "speech.wav", "text": "rewritten.txt", "phones": "phones.json"}, data
+
+        key = {
+            "audio": run.key_of("audio"),
+            "transcript": run.key_of("transcribe") if transcript else None,
+            "emotion": cfg.emotion.to_dict(),
+            "keep_words": cfg.keep_words,
+            "rewriter": cfg.rewriter,
+            "tts": cfg.tts,
+            "seed": cfg.seed,
+        }
+        models = [
+            "whisper-base",
+            "kokoro-82m",
+            "espeak-ng",
+            "pocketsphinx-en-us",
+            "nrc-emolex",
+            "minilm-l6-v2",
+        ]
+        return run.stage("speech", key, body, models=models)
+
+    def stills(self, run: RunFolder, video: Path, track_stage: StageResult) -> StageResult:
+        from emoshift.face.generate import generate_still
+        from emoshift.face.landmarks import FaceTrack
+        from emoshift.face.mouth import select_donor
+        from emoshift.face.sampling import sample_frame_indices
+        from emoshift.media import read_frames, write_image
+
+        cfg = self.config
+
+        def body(folder: Path):
+            track = FaceTrack.load(track_stage.path("track"))
+            idx = sample_frame_indices(track, cfg.n_stills, seed=cfg.seed)
+            frames = read_frames(video, idx)
+            donor_idx = sample_frame_indices(track, 40, seed=cfg.seed, require_open_eyes=True)
+            donor = select_donor(read_frames(video, donor_idx), track.points[donor_idx])
+            files = {}
+            for k, (i, frame) in enumerate(zip(idx, frames)):
+                still, _ = generate_still(frame, track.points[i], cfg.emotion, donor=donor)
+                name = f"still_{k}_frame{i}.png"
+                write_image(folder / name, still)
+                write_image(folder / f"source_{k}_frame{i}.png", frame)
+                files[f"still_{k}"] = name
+            return files, {"frames": [int(i) for i in idx]}
+
+        key = {
+            "track": run.key_of("track"),
+            "emotion": cfg.emotion.to_dict(),
+            "n": cfg.n_stills,
+            "seed": cfg.seed,
+        }
+        return run.stage("stills", key, body, models=["mediapipe-facemesh"])
+
+    def animate(
+        self,
+        run: RunFolder,
+        video: Path,
+        track_stage: StageResult,
+        speech_stage: StageResult | None,
+        audio_stage: StageResult,
+    ) -> StageResult:
+        from emoshift.face.animate import AnimateConfig, animate_video
+
+        cfg = self.config
+
+        def body(folder: Path):
+            speech_path = speech_stage.path("speech") if speech_stage else audio_stage.path("audio")
+            phones = json.loads(speech_stage.path("phones").read_text()) if speech_stage else None
+            acfg = AnimateConfig(
+                mode=cfg.mode,
+                expression=cfg.expression,
+                lip_sync=speech_stage is not None,
+                seed=cfg.seed,
+            )
+            animate_video(
+                video,
+                track_stage.path("track"),
+                speech_path,
+                phones,
+                cfg.emotion,
+                folder / "video.mp4",
+                config=acfg,
+            )
+            return {"video": "video.mp4"}, {}
+
+        key = {
+            "track": run.key_of("track"),
+            "speech": run.key_of("speech") if speech_stage else run.key_of("audio"),
+            "config": cfg.to_dict(),
+        }
+        return run.stage("animate", key, body, models=["mediapipe-facemesh"])
+
+    # -- whole run ----------------------------------------------------------------------------
+    def __call__(
+        self, video: str | Path, output: str | Path, run_dir: str | Path | None = None
+    ) -> ShiftResult:
+        cfg = self.config
+        video = Path(video)
+        output = check_output_path(output, [video])
+        if cfg.speech_only and output.suffix.lower() not in (".wav", ".flac"):
+            output = output.with_suffix(".wav")
+        self.probe(video)
+        video_hash = sha256_file(video)
+        run_dir = Path(run_dir) if run_dir else default_run_dir(output, video_hash, cfg)
+        run = RunFolder(run_dir, cfg.to_dict(), {"video": video})
+        t0 = time.perf_counter()
+        audio = self.extract_audio(run, video, video_hash)
+        transcript = None if cfg.face_only else self.transcribe(run, audio, video_hash)
+        speech = None if cfg.face_only else self.speech(run, audio, transcript)
+        stills: list[Path] = []
+        if cfg.speech_only:
+            assert speech is not None
+            copy_atomic(speech.path("speech"), output)
+        else:
+            track = self.track(run, video, video_hash)
+            if cfg.expression:
+                st = self.stills(run, video, track)
+                stills = [st.folder / f for f in st.files.values()]
+            anim = self.animate(run, video, track, speech, audio)
+            copy_atomic(anim.path("video"), output)
+        run.extra["output"] = str(output)
+        run.extra["wall_seconds"] = round(time.perf_counter() - t0, 3)
+        run.write_manifest()
+        return ShiftResult(
+            output=output,
+            run_dir=run.root,
+            emotion=cfg.emotion,
+            transcript=transcript.data.get("text", "") if transcript else "",
+            rewritten=speech.data.get("rewritten", "") if speech else "",
+            speech=speech.path("speech") if speech else None,
+            stills=stills,
+            timings={k: s.seconds for k, s in run.stages.items()},
+            cached={k: s.cached for k, s in run.stages.items()},
+        )
+
+
+def _load_transcript(stage: StageResult | None) -> Any:
+    if stage is None:
+        return None
+    from emoshift.speech.transcribe import Transcript
+
+    return Transcript.from_dict(json.loads(stage.path("json").read_text()))
+
+
+def default_run_dir(output: Path, video_hash: str, cfg: ShiftConfig) -> Path:
+    """``<output folder>/.emoshift-runs/<output stem>-<hash of input+config>``."""
+    digest = stable_hash({"video": video_hash, "config": cfg.to_dict()})[:10]
+    return output.parent / ".emoshift-runs" / f"{output.stem}-{digest}"
+
+
+def shift(
+    video: str | Path,
+    emotion: str | EmotionSpec,
+    output: str | Path,
+    *,
+    intensity: float | None = None,
+    run_dir: str | Path | None = None,
+    **options: Any,
+) -> ShiftResult:
+    """Python API of ``emoshift shift``: change the emotion of a talking-person video.
+
+    Args:
+        video: input video with one talking face and speech.
+        emotion: a name ("happy"), a prompt ("Make this text very very sad") or an EmotionSpec.
+        output: the mp4 to write (a .wav with ``speech_only=True``).
+        intensity: 0..1, overrides the prompt's.
+        options: any :class:`ShiftConfig` field (mode, keep_words, seed, ...).
+    """
+    spec = parse_emotion(emotion, intensity)
+    return EDAPipeline(ShiftConfig(emotion=spec, **options))(video, output, run_dir)
+
+
+def shift_all(
+    video: str | Path,
+    out_dir: str | Path,
+    emotions: Sequence[str] | None = None,
+    **options: Any,
+) -> list[ShiftResult]:
+    """Render several emotions from one analysis pass (audio, transcript and tracking are
+    computed once and shared through the stage cache)."""
+    from emoshift.emotion import ALL_EMOTIONS
+
+    names = list(emotions) if emotions else [e.value for e in ALL_EMOTIONS]
+    out_dir = Path(out_dir)
+    intensity = options.pop("intensity", None)
+    base = ShiftConfig(emotion=parse_emotion(names[0], intensity), **options)
+    results = []
+    for name in names:
+        cfg = replace(base, emotion=parse_emotion(name, intensity))
+        results.append(
+            EDAPipeline(cfg)(video, out_dir / f"{Path(video).stem}_{cfg.emotion.label.value}.mp4")
+        )
+    return results
