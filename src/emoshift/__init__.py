@@ -14,4 +14,21 @@ __version__ = "0.1.0"
 
 from emoshift.emotion import ALL_EMOTIONS, Emotion, EmotionSpec, parse_emotion
 
-__all__ = ["ALL_EMOTIONS", "Emotion", "EmotionSpec", "__version__", "parse_emotion"]
+__all__ = [
+    "ALL_EMOTIONS",
+    "Emotion",
+    "EmotionSpec",
+    "__version__",
+    "parse_emotion",
+    "say",
+    "shift",
+    "shift_all",
+]
+
+
+def __getattr__(name: str):  # lazy: `import emoshift` stays light
+    if name in ("shift", "say", "shift_all"):
+        from emoshift.pipeline import eda
+
+        return getattr(eda, name)
+    raise AttributeError(f"module 'emoshift' has no attribute {name!r}")

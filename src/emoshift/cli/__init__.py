@@ -14,7 +14,11 @@ from emoshift import __version__
 from emoshift.errors import EmoshiftError
 
 # Subcommands in the order --help lists them (module names inside emoshift.cli).
-COMMANDS: tuple[str, ...] = ("info",)
+COMMANDS: tuple[str, ...] = (
+    "shift",
+    "say",
+    "info",
+)
 
 DESCRIPTION = """\
 emoshift changes the emotion of a talking-person video -- the words, the voice and the face --

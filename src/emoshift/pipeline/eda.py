@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from emoshift.emotion import EmotionSpec, parse_emotion
 from emoshift.errors import ConfigError
 from emoshift.fileio import check_output_path, copy_atomic, sha256_file
@@ -235,18 +237,19 @@ class EDAPipeline:
 
     def stills(self, run: RunFolder, video: Path, track_stage: StageResult) -> StageResult:
         from emoshift.face.generate import generate_still
-        from emoshift.face.landmarks import FaceTrack
         from emoshift.face.mouth import select_donor
-        from emoshift.face.sampling import sample_frame_indices
-        from emoshift.media import read_frames, write_image
+        from emoshift.face.sampling import sample_frames
+        from emoshift.face.trackio import load_track
+        from emoshift.media import read_frames
+        from emoshift.media.image import write_image
 
         cfg = self.config
 
         def body(folder: Path):
-            track = FaceTrack.load(track_stage.path("track"))
-            idx = sample_frame_indices(track, cfg.n_stills, seed=cfg.seed)
+            track = load_track(track_stage.path("track"))
+            idx = sample_frames(track, cfg.n_stills, seed=cfg.seed)
             frames = read_frames(video, idx)
-            donor_idx = sample_frame_indices(track, 40, seed=cfg.seed, require_open_eyes=True)
+            donor_idx = sample_frames(track, 40, seed=cfg.seed)
             donor = select_donor(read_frames(video, donor_idx), track.points[donor_idx])
             files = {}
             for k, (i, frame) in enumerate(zip(idx, frames)):
@@ -405,3 +408,142 @@ def shift_all(
             EDAPipeline(cfg)(video, out_dir / f"{Path(video).stem}_{cfg.emotion.label.value}.mp4")
         )
     return results
+
+
+@dataclass(frozen=True)
+class SayConfig:
+    """Settings of :func:`say`: the talking-avatar use (no source video)."""
+
+    emotion: EmotionSpec
+    tts: str | None = None
+    fps: float = 25.0
+    seed: int = 0
+    rewrite: bool = False
+    rewriter: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["emotion"] = self.emotion.to_dict()
+        return d
+
+
+def say(
+    face_image: str | Path,
+    text: str,
+    emotion: str | EmotionSpec,
+    output: str | Path,
+    *,
+    intensity: float | None = None,
+    run_dir: str | Path | None = None,
+    **options: Any,
+) -> ShiftResult:
+    """Python API of ``emoshift say``: a face image speaks ``text`` with ``emotion``.
+
+    The still gets the emotional expression (EFG), the text is spoken with emotional prosody
+    (ET2S; rewritten first only if ``rewrite=True``), and the still is animated with lip sync,
+    blinks and gentle head motion (EFA, still mode).
+    """
+    from emoshift.face.animate import AnimateConfig, animate_still
+    from emoshift.face.generate import generate_still
+    from emoshift.face.landmarks import detect_landmarks
+    from emoshift.media import write_audio
+    from emoshift.media.image import read_image, write_image
+    from emoshift.speech.synthesize import synthesize
+
+    text = text.strip()
+    if not text:
+        raise ConfigError("--text is empty: give the words the face should say")
+    cfg = SayConfig(emotion=parse_emotion(emotion, intensity), **options)
+    face_image = Path(face_image)
+    output = check_output_path(output, [face_image])
+    image = read_image(face_image)
+    image_hash = sha256_file(face_image)
+    if run_dir is None:
+        digest = stable_hash({"image": image_hash, "text": text, "config": cfg.to_dict()})[:10]
+        run_dir = output.parent / ".emoshift-runs" / f"{output.stem}-{digest}"
+    run = RunFolder(run_dir, {"text": text, **cfg.to_dict()}, {"image": face_image})
+    t0 = time.perf_counter()
+
+    def face_body(folder: Path):
+        points = detect_landmarks(image)
+        still, still_points = generate_still(image, points, cfg.emotion)
+        write_image(folder / "still.png", still)
+        np.save(folder / "points.npy", still_points)
+        return {"still": "still.png", "points": "points.npy"}, {}
+
+    face = run.stage(
+        "still",
+        {"image": image_hash, "emotion": cfg.emotion.to_dict()},
+        face_body,
+        models=["mediapipe-facemesh"],
+    )
+
+    def speech_body(folder: Path):
+        words = text
+        if cfg.rewrite:
+            from emoshift.speech.rewrite import rewrite
+
+            words = rewrite(text, cfg.emotion, backend=cfg.rewriter, seed=cfg.seed).text
+        res = synthesize(words, cfg.emotion, backend=cfg.tts, seed=cfg.seed)
+        write_audio(folder / "speech.wav", res.audio, res.sr)
+        (folder / "text.txt").write_text(words + "\n", encoding="utf-8")
+        phones = [{"label": p.label, "start": p.start, "end": p.end} for p in (res.phones or [])]
+        (folder / "phones.json").write_text(json.dumps(phones), encoding="utf-8")
+        return {"speech": "speech.wav", "text": "text.txt", "phones": "phones.json"}, {
+            "text": words
+        }
+
+    speech = run.stage(
+        "speech",
+        {
+            "text": text,
+            "emotion": cfg.emotion.to_dict(),
+            "tts": cfg.tts,
+            "seed": cfg.seed,
+            "rewrite": cfg.rewrite,
+        },
+        speech_body,
+        models=["kokoro-82m", "espeak-ng", "pocketsphinx-en-us"],
+    )
+
+    def anim_body(folder: Path):
+        from emoshift.media import read_audio
+
+        still = read_image(face.path("still"))
+        points = np.load(face.path("points"))
+        audio = read_audio(speech.path("speech"), sr=AUDIO_SR)
+        phones = json.loads(speech.path("phones").read_text())
+        acfg = AnimateConfig(mode="still", seed=cfg.seed)
+        animate_still(
+            still,
+            points,
+            audio,
+            AUDIO_SR,
+            phones,
+            cfg.emotion,
+            folder / "video.mp4",
+            fps=cfg.fps,
+            config=acfg,
+        )
+        return {"video": "video.mp4"}, {}
+
+    anim = run.stage(
+        "animate",
+        {"still": run.key_of("still"), "speech": run.key_of("speech"), "fps": cfg.fps},
+        anim_body,
+    )
+    copy_atomic(anim.path("video"), output)
+    run.extra["output"] = str(output)
+    run.extra["wall_seconds"] = round(time.perf_counter() - t0, 3)
+    run.write_manifest()
+    return ShiftResult(
+        output=output,
+        run_dir=run.root,
+        emotion=cfg.emotion,
+        transcript=text,
+        rewritten=str(speech.data.get("text", text)),
+        speech=speech.path("speech"),
+        stills=[face.path("still")],
+        timings={k: s.seconds for k, s in run.stages.items()},
+        cached={k: s.cached for k, s in run.stages.items()},
+    )
