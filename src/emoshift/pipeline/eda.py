@@ -49,7 +49,7 @@ class ShiftConfig:
         n_stills: frames sampled for the emotional stills (the paper's N = 5).
         rewriter / tts: backend names (None = the offline defaults).
         seed: makes every random choice repeatable.
-        max_duration: longest input accepted, seconds.
+        max_duration: longest input accepted, seconds (None: $EMOSHIFT_MAX_DURATION or 600).
         multi_face: "largest" picks the largest face (with a warning); "error" fails.
     """
 
@@ -63,7 +63,7 @@ class ShiftConfig:
     rewriter: str | None = None
     tts: str | None = None
     seed: int = 0
-    max_duration: float = 600.0
+    max_duration: float | None = None
     multi_face: Literal["largest", "error"] = "largest"
 
     def __post_init__(self) -> None:
