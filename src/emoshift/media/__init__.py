@@ -7,6 +7,7 @@ float32 in [-1, 1] with its sample rate passed alongside. Bad files raise the ty
 
 from __future__ import annotations
 
+from emoshift.media.image import IMAGE_SUFFIXES, is_image_path, read_image, write_image
 from emoshift.media.probe import (
     DEFAULT_MAX_DURATION,
     ENV_MAX_DURATION,
@@ -26,16 +27,20 @@ from emoshift.media.write import (
 __all__ = [
     "DEFAULT_MAX_DURATION",
     "ENV_MAX_DURATION",
+    "IMAGE_SUFFIXES",
     "VIDEO_FORMATS",
     "MediaInfo",
     "VideoWriter",
+    "is_image_path",
     "iter_frames",
     "max_duration_limit",
     "mux_audio",
     "probe",
     "read_audio",
     "read_frames",
+    "read_image",
     "read_video",
     "write_audio",
+    "write_image",
     "write_video",
 ]
