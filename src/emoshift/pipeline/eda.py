@@ -237,7 +237,7 @@ class EDAPipeline:
 
     def stills(self, run: RunFolder, video: Path, track_stage: StageResult) -> StageResult:
         from emoshift.face.generate import generate_still
-        from emoshift.face.mouth import select_donor
+        from emoshift.face.mouth import donor_candidates, select_donor
         from emoshift.face.sampling import sample_frames
         from emoshift.face.trackio import load_track
         from emoshift.media import read_frames
@@ -249,8 +249,8 @@ class EDAPipeline:
             track = load_track(track_stage.path("track"))
             idx = sample_frames(track, cfg.n_stills, seed=cfg.seed)
             frames = read_frames(video, idx)
-            donor_idx = sample_frames(track, 40, seed=cfg.seed)
-            donor = select_donor(read_frames(video, donor_idx), track.points[donor_idx])
+            donor_idx = donor_candidates(track.points)
+            donor = select_donor(read_frames(video, donor_idx), track.points[donor_idx]) if len(donor_idx) else None
             files = {}
             for k, (i, frame) in enumerate(zip(idx, frames)):
                 still, _ = generate_still(frame, track.points[i], cfg.emotion, donor=donor)
