@@ -168,6 +168,7 @@ class EDAPipeline:
 
     def track(self, run: RunFolder, video: Path, video_hash: str) -> StageResult:
         from emoshift.face.landmarks import track_video
+        from emoshift.face.trackio import save_track
         from emoshift.media import iter_frames, probe
 
         def body(folder: Path):
@@ -175,7 +176,7 @@ class EDAPipeline:
             track = track_video(
                 iter_frames(video), info.fps or 25.0, multi_face=self.config.multi_face
             )
-            track.save(folder / "track.npz")
+            save_track(track, folder / "track.npz")
             return {"track": "track.npz"}, {
                 "frames": len(track.found),
                 "found": int(track.found.sum()),
@@ -236,6 +237,7 @@ class EDAPipeline:
         return run.stage("speech", key, body, models=models)
 
     def stills(self, run: RunFolder, video: Path, track_stage: StageResult) -> StageResult:
+        from emoshift.face.expression import neutral_reference
         from emoshift.face.generate import generate_still
         from emoshift.face.mouth import donor_candidates, select_donor
         from emoshift.face.sampling import sample_frames
@@ -251,9 +253,10 @@ class EDAPipeline:
             frames = read_frames(video, idx)
             donor_idx = donor_candidates(track.points)
             donor = select_donor(read_frames(video, donor_idx), track.points[donor_idx]) if len(donor_idx) else None
+            reference = neutral_reference(track.points)
             files = {}
             for k, (i, frame) in enumerate(zip(idx, frames)):
-                still, _ = generate_still(frame, track.points[i], cfg.emotion, donor=donor)
+                still, _ = generate_still(frame, track.points[i], cfg.emotion, donor=donor, reference=reference)
                 name = f"still_{k}_frame{i}.png"
                 write_image(folder / name, still)
                 write_image(folder / f"source_{k}_frame{i}.png", frame)
@@ -443,7 +446,7 @@ def say(
     (ET2S; rewritten first only if ``rewrite=True``), and the still is animated with lip sync,
     blinks and gentle head motion (EFA, still mode).
     """
-    from emoshift.face.animate import AnimateConfig, animate_still
+    from emoshift.face.animate import AnimateConfig, animate_still, still_config
     from emoshift.face.generate import generate_still
     from emoshift.face.landmarks import detect_landmarks
     from emoshift.media import write_audio
@@ -463,10 +466,11 @@ def say(
         run_dir = output.parent / ".emoshift-runs" / f"{output.stem}-{digest}"
     run = RunFolder(run_dir, {"text": text, **cfg.to_dict()}, {"image": face_image})
     t0 = time.perf_counter()
+    acfg = AnimateConfig(mode="still", head_motion="prosody", seed=cfg.seed)
 
     def face_body(folder: Path):
         points = detect_landmarks(image)
-        still, still_points = generate_still(image, points, cfg.emotion)
+        still, still_points = generate_still(image, points, cfg.emotion, config=still_config(acfg))
         write_image(folder / "still.png", still)
         np.save(folder / "points.npy", still_points)
         return {"still": "still.png", "points": "points.npy"}, {}
@@ -513,7 +517,6 @@ def say(
         points = np.load(face.path("points"))
         audio = read_audio(speech.path("speech"), sr=AUDIO_SR)
         phones = json.loads(speech.path("phones").read_text())
-        acfg = AnimateConfig(mode="still", seed=cfg.seed)
         animate_still(
             still,
             points,

@@ -1,0 +1,1030 @@
+"""The Emotional Face Animator (EFA): a talking face lip-synced to new speech, keeping the emotion.
+
+Two modes (:class:`AnimateConfig`):
+
+* ``video`` (:func:`animate_video`): the source frames re-timed to the new speech
+  (forward, then ping-pong with eased turns: no jump cut; :mod:`emoshift.face.headmotion`).
+  Each frame keeps its background, lighting, head pose, blinks and upper face; the lower
+  face's own talking motion is replaced by the person's closed-mouth rest shape
+  (:func:`emoshift.face.lipsync.rest_face`, aligned to the frame's pose from rigid mesh
+  points), then driven by the visemes of the new phones (:mod:`emoshift.face.visemes`) and
+  carries the target emotion's action-unit displacements throughout
+  (:mod:`emoshift.face.expression`). With ``lip_sync=False`` (face-only) the source mouth and
+  audio stay and only the emotion is added.
+* ``still`` (:func:`animate_still`): one (emotional) still animated with visemes, blinks
+  (:mod:`emoshift.face.blink`) and gentle head motion from the speech's loudness, or re-used
+  from a source pose track.
+
+Rendering per frame: landmark targets in the face-normalised frame -> pixels with the
+frame's pose -> a piecewise-affine warp over a triangulation of the mesh (:class:`MeshWarp`:
+exact at every landmark, so lips close crisply; only the face region is touched, with a
+smooth interpolation for the skin just outside the face oval) -> the mouth interior where the lips
+part (:func:`emoshift.face.mouth.render_mouth`: the subject's own teeth from a donor frame,
+or a shaded cavity) -> action-unit shading (video mode) -> H.264 with the new audio muxed.
+Frames stream from the decoder to the encoder; only the frames a ping-pong turn needs are
+cached (in RAM, or a temporary file when large).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from emoshift.emotion import EmotionSpec
+from emoshift.errors import ConfigError, NoFaceError
+from emoshift.face import regions as R
+from emoshift.face.au import AUs
+from emoshift.face.blink import BlinkConfig, blink_displacement, blink_schedule, closure_track
+from emoshift.face.expression import ExpressionConfig, FaceFrame
+from emoshift.face.headmotion import (
+    ProsodyPoseConfig,
+    prosody_pose,
+    retime_indices,
+    retime_pose,
+    rotation,
+)
+from emoshift.face.lipsync import (
+    MouthBasis,
+    close_mouth,
+    mouth_target,
+    neutralize_weights,
+    rest_face,
+    split_emotion,
+)
+from emoshift.face.visemes import VisemeConfig, loudness_envelope, viseme_tracks
+from emoshift.fileio import check_output_path
+from emoshift.timing import Timings
+
+log = logging.getLogger(__name__)
+
+N = R.N_POINTS
+_RIGID = np.array(R.RIGID)
+_OVAL = np.array(R.FACE_OVAL)
+
+
+@dataclass(frozen=True)
+class AnimateConfig:
+    """Settings of :func:`animate_video` / :func:`animate_still`.
+
+    mode: ``"video"`` re-times and edits the source frames; ``"still"`` animates one still
+        (in :func:`animate_video`, an emotional still generated from the clip's best frame).
+    expression: carry the target emotion's action units (video mode; a still carries its own).
+    lip_sync: drive the mouth with the new speech; False keeps the source mouth and audio
+        (face-only) in video mode, and a closed mouth in still mode.
+    blink: synthetic blinks in still mode (video mode keeps the person's own blinks).
+    head_motion: ``"source"`` re-uses the source's head motion (video frames, or a pose
+        track given to :func:`animate_still`), ``"prosody"`` generates it from the speech
+        loudness (still mode), ``"none"`` keeps the head still.
+    seed: makes blinks and generated head motion repeatable.
+    mouth / shading: draw the mouth interior / the AU shading cues.
+    talk_open_weight: share of the emotion's own lip opening (AU25/26) kept while talking
+        (the visemes decide the rest; P/B/M close it fully).
+    crf / preset: H.264 quality and speed. cache_mb: RAM for frames a ping-pong turn
+        replays; beyond it they go to a temporary file.
+    """
+
+    mode: Literal["video", "still"] = "video"
+    expression: bool = True
+    lip_sync: bool = True
+    blink: bool = True
+    head_motion: Literal["source", "prosody", "none"] = "source"
+    seed: int = 0
+    mouth: bool = True
+    shading: bool = True
+    talk_open_weight: float = 0.35
+    expression_config: ExpressionConfig = field(default_factory=ExpressionConfig)
+    visemes: VisemeConfig = field(default_factory=VisemeConfig)
+    blinks: BlinkConfig = field(default_factory=BlinkConfig)
+    head: ProsodyPoseConfig = field(default_factory=ProsodyPoseConfig)
+    crf: int = 20
+    preset: str = "veryfast"
+    cache_mb: int = 768
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("video", "still"):
+            raise ConfigError(f"mode must be 'video' or 'still', got {self.mode!r}")
+        if self.head_motion not in ("source", "prosody", "none"):
+            raise ConfigError(
+                f"head_motion must be 'source', 'prosody' or 'none', got {self.head_motion!r}"
+            )
+        if not 0.0 <= self.talk_open_weight <= 1.0:
+            raise ConfigError("talk_open_weight must be in [0, 1]")
+
+
+@dataclass
+class AnimationResult:
+    """What an animation produced.
+
+    out_path: the mp4; n_frames / fps / size (width, height): of the video; duration_s:
+    n_frames / fps; audio_duration_s: of the speech before fitting; timings: seconds per
+    stage (decode, pose, warp, mouth, shading, encode, setup); params: (T, K) viseme
+    parameters; blink: (T,) lid closure; pose: (T, 3) added head pose (still mode) or the
+    source pose re-timed (video); source_index: (T,) source frame per output frame (video);
+    donor_frame: source frame the mouth interior came from (-1: none); max_folded_triangles:
+    the most mesh triangles any frame's warp folded (0 = none).
+    """
+
+    out_path: Path
+    n_frames: int
+    fps: float
+    size: tuple[int, int]
+    duration_s: float
+    audio_duration_s: float
+    timings: dict[str, float]
+    params: np.ndarray
+    blink: np.ndarray
+    pose: np.ndarray
+    source_index: np.ndarray | None = None
+    donor_frame: int = -1
+    max_folded_triangles: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def render_fps(self) -> float:
+        """Frames rendered per second of wall time (setup excluded)."""
+        t = sum(v for k, v in self.timings.items() if k != "setup")
+        return self.n_frames / t if t > 0 else float("inf")
+
+
+# --- the warp ----------------------------------------------------------------------------------
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    t = np.clip(x, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+class MeshWarp:
+    """Piecewise-affine image warp over a fixed triangulation of the 468 mesh points.
+
+    Built once per face from normalised landmarks ``q`` (478, 3) (Delaunay triangulation of
+    the face with mouth and eyes held shut, so the openings are strips of triangles from the
+    upper to the lower lip / lid that collapse when they close). :meth:`__call__` maps an image so landmarks ``src`` go to ``dst``: each
+    destination triangle samples its source triangle (a backward affine map, ``cv2.remap``);
+    pixels outside the mesh but near it follow a smooth (Shepard) interpolation of the mesh
+    outline's motion and a ring of anchors (zero, or a given rigid head motion), tapered to
+    zero at the region's border. Only triangles whose corners move are drawn; everything else is copied.
+    ``map_step``: the sampling maps are computed every that many pixels and upsampled
+    (bilinear; exact inside each triangle since the map is affine there).
+    """
+
+    def __init__(
+        self, q: np.ndarray, *, ring: float = 0.35, margin: float = 0.25, map_step: int = 2
+    ) -> None:
+        from scipy.spatial import ConvexHull, Delaunay
+
+        # Delaunay over the face with the mouth a little open; then the mouth and eye openings
+        # are re-triangulated as strips joining the upper to the lower lip / lid, so when they
+        # close the opening's content (teeth, eyes) collapses completely.
+        qq = np.asarray(q, dtype=np.float64)[:468, :2].copy()
+        qq[np.array(R.LIPS_INNER_LOWER[1:-1] + R.LIPS_OUTER_LOWER[1:-1]), 1] += 0.04
+        tri = Delaunay(qq).simplices.astype(np.int64)
+        keep = np.ones(len(tri), bool)
+        strips = []
+        for up, lo in (
+            (R.LIPS_INNER_UPPER, R.LIPS_INNER_LOWER),
+            (R.RIGHT_EYE_UPPER, R.RIGHT_EYE_LOWER),
+            (R.LEFT_EYE_UPPER, R.LEFT_EYE_LOWER),
+        ):
+            loop = np.array(up + tuple(reversed(lo[1:-1])))
+            on_ring = np.isin(tri, loop).all(axis=1)
+            cen = qq[tri].mean(axis=1).astype(np.float32)
+            poly = qq[loop].astype(np.float32).reshape(-1, 1, 2)
+            inside = np.array(
+                [cv2.pointPolygonTest(poly, (float(c[0]), float(c[1])), False) >= 0 for c in cen]
+            )
+            keep &= ~(on_ring & inside)
+            for k in range(len(up) - 1):
+                for t in ((up[k], up[k + 1], lo[k + 1]), (up[k], lo[k + 1], lo[k])):
+                    if len(set(t)) == 3:
+                        strips.append(t)
+        tri = np.vstack([tri[keep], np.array(strips, dtype=np.int64)])
+        neg = _signed_area(qq[tri]) < 0
+        tri[neg] = tri[neg][:, ::-1]  # every triangle counter-clockwise (in image axes) at rest
+        self.triangles = tri
+        self.hull = ConvexHull(qq).vertices.astype(np.int64)  # counter-clockwise
+        self.ring = float(ring)
+        self.margin = float(margin)
+        self.map_step = max(1, int(map_step))
+        self._grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def _grid(self, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+        g = self._grids.get((h, w))
+        if g is None:
+            ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+            g = (xs, ys)
+            self._grids[(h, w)] = g
+        return g
+
+    def flipped(self, src: np.ndarray, dst: np.ndarray, tol: float = 1.0) -> np.ndarray:
+        """(F,) bool: triangles whose orientation in ``dst`` differs from ``src`` (both larger
+        than ``tol`` square pixels), i.e. where the map would fold."""
+        t = self.triangles
+        a_src = _signed_area(src[t])
+        a_dst = _signed_area(dst[t])
+        return (np.sign(a_dst) != np.sign(a_src)) & (np.abs(a_dst) > tol) & (np.abs(a_src) > tol)
+
+    def __call__(
+        self,
+        image: np.ndarray,
+        src: np.ndarray,
+        dst: np.ndarray,
+        *,
+        iod: float,
+        ring_shift: np.ndarray | None = None,
+        ring: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Warp ``image`` ((H, W, 3) uint8) so ``src`` (478, 2) pixels go to ``dst``.
+
+        iod: face size in pixels. ring_shift: (M, 2) forward motion of the anchor ring (one
+        anchor per hull point, ``ring`` IOD outside it), e.g. the head's rigid motion; None =
+        anchors fixed. Returns (new image, dst (478, 2), number of folded triangles: drawn
+        first, so their unfolded neighbours cover the overlap).
+        """
+        src = np.asarray(src, dtype=np.float64)[:, :2]
+        dst0 = np.asarray(dst, dtype=np.float64)[:, :2]
+        dst = dst0[:468]
+        flip = self.flipped(src[:468], dst)
+        n_flip = int(flip.sum())
+        d = dst - src[:468]
+        moved = np.abs(d).max(axis=1) > 0.02
+        active = moved[self.triangles].any(axis=1)
+        h_img, w_img = image.shape[:2]
+        ring_iod = self.ring if ring is None else float(ring)
+        hull_s = src[self.hull]
+        centre = src[:468].mean(axis=0)
+        v = hull_s - centre
+        v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-6)
+        ring_pts = hull_s + v * ring_iod * iod
+        has_ring = ring_shift is not None and np.abs(ring_shift).max() > 0.02
+        if not active.any() and not has_ring:
+            return image, np.vstack([dst, dst0[468:]]), n_flip
+        pts = (
+            np.vstack([src[:468][moved], dst[moved], ring_pts])
+            if has_ring
+            else np.vstack([src[:468][moved], dst[moved]])
+        )
+        pad = (self.margin + (ring_iod if has_ring else 0.1)) * iod
+        x0 = max(0, int(np.floor(pts[:, 0].min() - pad)))
+        y0 = max(0, int(np.floor(pts[:, 1].min() - pad)))
+        x1 = min(w_img, int(np.ceil(pts[:, 0].max() + pad)) + 1)
+        y1 = min(h_img, int(np.ceil(pts[:, 1].max() + pad)) + 1)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return image, np.vstack([dst, dst0[468:]]), n_flip
+        h, w = y1 - y0, x1 - x0
+        off = np.array([x0, y0], dtype=np.float64)
+        # The maps are computed every `st` pixels (piecewise affine maps are continuous, so
+        # bilinear upsampling is exact inside triangles) and sampled at full resolution.
+        st = self.map_step
+        h2, w2 = -(-h // st), -(-w // st)
+        c = 0.5 * (st - 1)  # map sample (i, j) sits at ROI pixel (st * i + c, st * j + c)
+        # triangle ids (-1 outside the mesh, -2 inside but not moving)
+        ids = np.full((h2, w2), -1, np.int32)
+        hull_d = np.round((dst[self.hull] - off - c) * (16.0 / st)).astype(np.int32)
+        cv2.fillPoly(ids, [hull_d], -2, lineType=cv2.LINE_8, shift=4)
+        # folded triangles first, so their correctly oriented neighbours overwrite the overlap
+        order = np.flatnonzero(active)
+        order = order[np.argsort(~flip[order], kind="stable")]
+        tri = self.triangles[order]
+        dpx = np.round((dst[tri] - off - c) * (16.0 / st)).astype(np.int32)
+        for k in range(len(tri)):  # a few hundred small fills: ~1 us each
+            cv2.fillConvexPoly(ids, dpx[k], k, lineType=cv2.LINE_8, shift=4)
+        # backward affines dst -> src per active triangle: [x y 1] @ A = src
+        aff = _backward_affines(dst[tri] - off, src[tri])
+        xs, ys = self._grid(h2, w2)
+        xs = xs * np.float32(st) + np.float32(c)
+        ys = ys * np.float32(st) + np.float32(c)
+        inside = ids >= 0
+        moving = inside.copy()
+        map_x = xs + np.float32(x0)
+        map_y = ys + np.float32(y0)
+        if has_ring or np.abs(d[self.hull]).max() > 0.05:
+            fx, fy = self._outside_field(
+                src, dst, off, h, w, ring_pts, ring_shift if has_ring else None, iod
+            )
+            ci = int(c)
+            fx, fy = fx[ci::st, ci::st][:h2, :w2], fy[ci::st, ci::st][:h2, :w2]
+            outside = ids == -1
+            map_x = np.where(outside, map_x + fx, map_x)
+            map_y = np.where(outside, map_y + fy, map_y)
+            moving |= outside & ((np.abs(fx) + np.abs(fy)) > 1e-3)
+        if inside.any():
+            k = ids[inside]
+            a = aff[k]
+            xi = xs[inside]
+            yi = ys[inside]
+            map_x[inside] = a[:, 0, 0] * xi + a[:, 1, 0] * yi + a[:, 2, 0]
+            map_y[inside] = a[:, 0, 1] * xi + a[:, 1, 1] * yi + a[:, 2, 1]
+        if st > 1:
+            size = (w2 * st, h2 * st)
+            map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
+            map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
+            # pixels near no moving sample keep the exact identity (resizing clamps at edges)
+            still = cv2.resize(moving.astype(np.uint8), size, interpolation=cv2.INTER_LINEAR)
+            still = cv2.dilate(still, np.ones((3, 3), np.uint8))[:h, :w] == 0
+            gx, gy = self._grid(h, w)
+            map_x[still] = gx[still] + np.float32(x0)
+            map_y[still] = gy[still] + np.float32(y0)
+        out = image.copy()
+        out[y0:y1, x0:x1] = cv2.remap(
+            image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        return out, np.vstack([dst, dst0[468:]]), n_flip
+
+    def patch(
+        self,
+        image: np.ndarray,
+        src: np.ndarray,
+        dst: np.ndarray,
+        select: np.ndarray,
+        *,
+        feather: float,
+    ) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]] | None:
+        """The triangles ``select`` ((F,) bool) of ``image`` (landmarks ``src`` (478, 2)) moved to
+        ``dst``: (patch (h, w, 3) uint8, alpha (h, w) float32 in [0, 1] fading in over
+        ``feather`` pixels inside the region's edge, roi (x0, y0, x1, y1)); None if empty."""
+        src = np.asarray(src, dtype=np.float64)[:468, :2]
+        dst = np.asarray(dst, dtype=np.float64)[:468, :2]
+        tri = self.triangles[select]
+        if not len(tri):
+            return None
+        h_img, w_img = image.shape[:2]
+        pts = dst[np.unique(tri)]
+        pad = 2
+        x0 = max(0, int(np.floor(pts[:, 0].min())) - pad)
+        y0 = max(0, int(np.floor(pts[:, 1].min())) - pad)
+        x1 = min(w_img, int(np.ceil(pts[:, 0].max())) + pad + 1)
+        y1 = min(h_img, int(np.ceil(pts[:, 1].max())) + pad + 1)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return None
+        h, w = y1 - y0, x1 - x0
+        off = np.array([x0, y0], dtype=np.float64)
+        ids = np.full((h, w), -1, np.int32)
+        flip = self.flipped(src, dst)[select]
+        tri = tri[np.argsort(~flip, kind="stable")]
+        dpx = np.round((dst[tri] - off) * 16).astype(np.int32)
+        for k in range(len(tri)):
+            cv2.fillConvexPoly(ids, dpx[k], k, lineType=cv2.LINE_8, shift=4)
+        inside = ids >= 0
+        if not inside.any():
+            return None
+        aff = _backward_affines(dst[tri] - off, src[tri])
+        xs, ys = self._grid(h, w)
+        map_x = np.zeros((h, w), np.float32)
+        map_y = np.zeros((h, w), np.float32)
+        a = aff[ids[inside]]
+        xi, yi = xs[inside], ys[inside]
+        map_x[inside] = a[:, 0, 0] * xi + a[:, 1, 0] * yi + a[:, 2, 0]
+        map_y[inside] = a[:, 0, 1] * xi + a[:, 1, 1] * yi + a[:, 2, 1]
+        out = cv2.remap(
+            image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        dist = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
+        alpha = _smoothstep(dist / max(feather, 1.0)).astype(np.float32)
+        return out, alpha, (x0, y0, x1, y1)
+
+    def _outside_field(
+        self,
+        src: np.ndarray,
+        dst: np.ndarray,
+        off: np.ndarray,
+        h: int,
+        w: int,
+        ring_pts: np.ndarray,
+        ring_shift: np.ndarray | None,
+        iod: float,
+        step: int = 16,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Backward displacement (fx, fy), (h, w) float32, of the skin outside the mesh:
+        interpolated (Shepard) from the hull points (their motion), the ring anchors (fixed or
+        ``ring_shift``) and the region's corners (fixed), tapered to 0 at the region border."""
+        hull_d = dst[self.hull] - off
+        vals_hull = src[self.hull] - dst[self.hull]
+        if ring_shift is not None:
+            ring_d = ring_pts + ring_shift - off
+            vals_ring = -ring_shift
+        else:
+            ring_d = ring_pts - off
+            vals_ring = np.zeros_like(ring_pts)
+        corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], dtype=np.float64)
+        centers = np.vstack([hull_d, ring_d, corners])
+        values = np.vstack([vals_hull, vals_ring, np.zeros((4, 2))])
+        gw = max(2, int(np.ceil((w - 1) / step)) + 1)
+        gh = max(2, int(np.ceil((h - 1) / step)) + 1)
+        gx = np.minimum(np.arange(gw) * step, w - 1).astype(np.float64)
+        gy = np.minimum(np.arange(gh) * step, h - 1).astype(np.float64)
+        xx, yy = np.meshgrid(gx, gy)
+        # Shepard interpolation (inverse distance^3, softened): smooth, no linear solve (small
+        # LAPACK solves stall under a loaded BLAS thread pool)
+        g = np.stack([xx.ravel(), yy.ravel()], axis=1)
+        d2 = ((g[:, None, :] - centers[None, :, :]) ** 2).sum(-1) + (0.05 * iod) ** 2
+        wgt = d2**-1.5
+        fld = ((wgt @ values) / wgt.sum(axis=1, keepdims=True)).reshape(gh, gw, 2)
+        band = max(0.15 * iod, 2.0 * step)
+        dist = np.minimum.reduce([xx, (w - 1) - xx, yy, (h - 1) - yy])
+        fld *= _smoothstep(dist / band)[..., None]
+        full = cv2.resize(
+            fld.astype(np.float32),
+            ((gw - 1) * step + 1, (gh - 1) * step + 1),
+            interpolation=cv2.INTER_LINEAR,
+        )
+        full = full[:h, :w]
+        if full.shape[0] < h or full.shape[1] < w:
+            full = np.pad(
+                full, ((0, h - full.shape[0]), (0, w - full.shape[1]), (0, 0)), mode="edge"
+            )
+        return full[..., 0], full[..., 1]
+
+
+def _backward_affines(d: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """(F, 3, 2) float32 A with [x, y, 1] @ A = source point, for (F, 3, 2) destination
+    triangles ``d`` and source triangles ``s`` (closed-form, vectorised; degenerate
+    destination triangles get a constant map to their source centroid)."""
+    x0, y0 = d[:, 0, 0], d[:, 0, 1]
+    ex1, ey1 = d[:, 1, 0] - x0, d[:, 1, 1] - y0
+    ex2, ey2 = d[:, 2, 0] - x0, d[:, 2, 1] - y0
+    det = ex1 * ey2 - ex2 * ey1
+    ok = np.abs(det) > 1e-9
+    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    f1 = s[:, 1] - s[:, 0]  # (F, 2)
+    f2 = s[:, 2] - s[:, 0]
+    # barycentric (u, v) of (x, y): u = (ey2 dx - ex2 dy) / det, v = (-ey1 dx + ex1 dy) / det
+    ax = (ey2[:, None] * f1 - ey1[:, None] * f2) * inv[:, None]  # d src / dx
+    ay = (-ex2[:, None] * f1 + ex1[:, None] * f2) * inv[:, None]  # d src / dy
+    c = s[:, 0] - ax * x0[:, None] - ay * y0[:, None]
+    c = np.where(ok[:, None], c, s.mean(axis=1))
+    return np.stack([ax, ay, c], axis=1).astype(np.float32)
+
+
+def _signed_area(tri: np.ndarray) -> np.ndarray:
+    """(F,) signed areas of (F, 3, 2) triangles."""
+    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
+    return 0.5 * (
+        (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    )
+
+
+def fit_similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Least-squares similarity b ~ s * R @ a + t of (n, 3) point sets (Umeyama 1991).
+
+    Returns (s, R (3, 3) proper rotation, t (3,))."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    ma, mb = a.mean(axis=0), b.mean(axis=0)
+    ac, bc = a - ma, b - mb
+    cov = bc.T @ ac / len(a)
+    u, sv, vt = np.linalg.svd(cov)
+    dfix = np.eye(3)
+    if np.linalg.det(u @ vt) < 0:
+        dfix[2, 2] = -1.0
+    rot = u @ dfix @ vt
+    var_a = (ac**2).sum() / len(a)
+    s = float(np.trace(np.diag(sv) @ dfix) / max(var_a, 1e-12))
+    return s, rot, mb - s * rot @ ma
+
+
+# --- shared helpers ----------------------------------------------------------------------------
+def _phones_or_none(phones: Any) -> list[Any] | None:
+    if phones is None:
+        return None
+    ph = list(phones)
+    return ph or None
+
+
+def _iod_px(points: np.ndarray) -> float:
+    from emoshift.face.landmarks import inter_ocular
+
+    return float(inter_ocular(points))
+
+
+def _mouth_style(spec: EmotionSpec) -> str:
+    from emoshift.face.generate import MOUTH_STYLE
+
+    return MOUTH_STYLE.get(spec.label, "teeth")
+
+
+def _shade_aus(add: AUs, undo: AUs) -> dict[int, float]:
+    return {k: max(0.0, v) for k, v in (add + undo.scaled(-1.0)).bilateral().items()}
+
+
+class _FrameFeed:
+    """Frames of ``video`` in the order ``indices`` asks, decoding once (plus a cache of the
+    frames that the ping-pong turns replay: RAM up to ``cache_mb``, else a temporary file)."""
+
+    def __init__(
+        self, video: Path, indices: np.ndarray, n_src: int, size_hw: tuple[int, int], cache_mb: int
+    ) -> None:
+        self.video = video
+        self.idx = np.asarray(indices, dtype=np.int64)
+        self.n_src = n_src
+        turns = np.flatnonzero(np.diff(self.idx) < 0)
+        self.first_back = int(turns[0]) + 1 if turns.size else len(self.idx)
+        self.cache_from = int(self.idx[self.first_back :].min()) if turns.size else n_src
+        n_cache = max(0, n_src - self.cache_from)
+        h, w = size_hw
+        self._stack = contextlib.ExitStack()
+        self.cache: np.ndarray | None = None
+        if n_cache:
+            nbytes = n_cache * h * w * 3
+            if nbytes <= cache_mb * 2**20:
+                self.cache = np.empty((n_cache, h, w, 3), np.uint8)
+            else:
+                tmp = self._stack.enter_context(
+                    tempfile.TemporaryDirectory(prefix="emoshift-frames-")
+                )
+                self.cache = np.lib.format.open_memmap(
+                    Path(tmp) / "frames.npy", mode="w+", dtype=np.uint8, shape=(n_cache, h, w, 3)
+                )
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        from emoshift.media import iter_frames
+
+        try:
+            dec = iter_frames(self.video)
+            pos = -1
+            cur: np.ndarray | None = None
+            for j, i in enumerate(self.idx):
+                if j < self.first_back:
+                    while pos < i:
+                        nxt = next(dec, None)
+                        if nxt is None:
+                            break
+                        cur = nxt
+                        pos += 1
+                        if self.cache is not None and pos >= self.cache_from:
+                            self.cache[pos - self.cache_from] = cur
+                    assert cur is not None
+                    yield cur
+                else:
+                    assert self.cache is not None
+                    k = min(int(i), pos) - self.cache_from
+                    yield np.asarray(self.cache[max(k, 0)])
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.cache = None
+        self._stack.close()
+
+
+def _read_speech(path: str | Path) -> tuple[np.ndarray, int]:
+    from emoshift.media import probe, read_audio
+
+    info = probe(path, need_audio=True)
+    sr = int(info.sample_rate or 16000)
+    sr = min(max(sr, 8000), 48000)
+    return read_audio(path, sr=sr), sr
+
+
+# --- video mode --------------------------------------------------------------------------------
+def animate_video(
+    video_path: str | Path,
+    track_path: str | Path,
+    speech_path: str | Path,
+    phones: list[dict[str, Any]] | list[Any] | None,
+    spec: EmotionSpec,
+    out_path: str | Path,
+    *,
+    config: AnimateConfig = AnimateConfig(),
+) -> AnimationResult:
+    """Animate a talking-person video with new speech, keeping the target emotion.
+
+    Args:
+        video_path: the source video (its frames; its audio is not used).
+        track_path: the face track of that video (``.npz`` from
+            :func:`emoshift.face.trackio.save_track`).
+        speech_path: the new speech (any audio file); with ``lip_sync=False`` the original
+            audio to keep.
+        phones: ARPAbet phones of the speech with start/end seconds (dicts
+            ``{"label", "start", "end"}`` or ``speech.align.Phone``); None drives the mouth
+            from loudness alone.
+        spec: target emotion and intensity.
+        out_path: the .mp4 to write (atomically).
+        config: :class:`AnimateConfig` (``mode="still"`` animates one emotional still).
+
+    Returns:
+        :class:`AnimationResult`. The video has the source's resolution and frame rate and
+        lasts as long as the speech (within one frame).
+    """
+    from emoshift.face.trackio import load_track
+    from emoshift.media import probe
+
+    timings = Timings()
+    video_path, track_path, speech_path = Path(video_path), Path(track_path), Path(speech_path)
+    out = check_output_path(out_path, [video_path, speech_path])
+    with timings.stage("setup"):
+        info = probe(video_path, need_video=True)
+        track = load_track(track_path)
+        fps = float(track.fps or info.fps or 25.0)
+        h, w = track.size
+        valid = np.isfinite(track.points).all(axis=(1, 2))
+        if not valid.any():
+            raise NoFaceError(
+                f"{video_path}: the face track has no face; track a clip that shows the speaker's face"
+            )
+        audio, sr = _read_speech(speech_path)
+    if config.mode == "still":
+        return _video_still_mode(video_path, track, audio, sr, phones, spec, out, config, timings)
+
+    with timings.stage("setup"):
+        n_src = len(track)
+        n_out = max(1, round(audio.size / sr * fps)) if config.lip_sync else n_src
+        idx = retime_indices(n_src, n_out) if config.lip_sync else np.arange(n_src)
+        ph = _phones_or_none(phones)
+        loud = loudness_envelope(audio, sr, fps, n_out)
+        params = (
+            viseme_tracks(ph, n_out, fps, loud, config.visemes)
+            if config.lip_sync
+            else np.zeros((n_out, 5), np.float32)
+        )
+        # the emotion's own lip parting shows at a constant share: were it full in the pauses
+        # and reduced in speech, the mouth would open when the voice stops
+        open_w = np.full(n_out, config.talk_open_weight)
+        rest = rest_face(track.points[valid])
+        ref_frame = FaceFrame.of(track.points[np.flatnonzero(valid)[0]])
+        rest_px = (ref_frame.origin + ref_frame.scale * rest @ ref_frame.rot.T).astype(np.float32)
+        add = undo = AUs()
+        emo_shape = emo_open = np.zeros((N, 2))
+        if config.expression:
+            from emoshift.face.generate import target_aus
+
+            add, undo = target_aus(rest_px, spec)
+            emo_shape, emo_open = split_emotion(rest, add, undo, config.expression_config)
+        weights = neutralize_weights(rest) if config.lip_sync else np.zeros(N)
+        basis = MouthBasis.of(rest)
+        warp = MeshWarp(rest)
+        ref = _closed_mouth_frame(video_path, track) if config.lip_sync else None
+        patch_tris = _mouth_zone(rest)[warp.triangles].all(axis=1) if ref is not None else None
+        donor = _video_donor(video_path, track) if config.mouth else None
+        style = _mouth_style(spec)
+        shade = _shade_aus(add, undo) if (config.shading and config.expression) else {}
+    feed = _FrameFeed(video_path, idx, n_src, (h, w), config.cache_mb)
+    max_folds = 0
+    from emoshift.face.mouth import render_mouth
+    from emoshift.face.shading import apply_shading
+    from emoshift.media import VideoWriter
+
+    with VideoWriter(
+        out,
+        fps,
+        audio=audio,
+        sr=sr,
+        crf=config.crf,
+        preset=config.preset,
+        inputs=[video_path, speech_path],
+        threads=2,
+    ) as writer:
+        frames = iter(feed)
+        for j in range(n_out):
+            with timings.stage("decode"):
+                frame = next(frames)
+            i = int(idx[j])
+            p = track.points[i]
+            if not valid[i]:
+                with timings.stage("encode"):
+                    writer.write(frame)
+                continue
+            with timings.stage("pose"):
+                s, rot, t = fit_similarity(rest[_RIGID], p[_RIGID])
+                q_i = ((p.astype(np.float64) - t) @ rot) / s
+                q_base = q_i + weights[:, None] * (rest - q_i)
+                if config.lip_sync:
+                    q_t = mouth_target(
+                        q_base, basis, params[j], emo_shape, emo_open, float(open_w[j])
+                    )
+                else:
+                    q_t = q_base.copy()
+                    q_t[:, :2] += emo_shape + emo_open
+                dst = (s * q_t @ rot.T + t).astype(np.float32)
+                dst[468:] = p[468:]
+                iod = _iod_px(p)
+            with timings.stage("warp"):
+                img, used, sc = warp(frame, p[:, :2], dst[:, :2], iod=iod)
+                max_folds = max(max_folds, sc)
+                dst3 = dst.copy()
+                dst3[:, :2] = used
+                mouth_src = p
+                if ref is not None and patch_tris is not None:
+                    # the lips come from the closed-mouth reference frame: the source's own
+                    # talking mouth (its teeth, its tracking errors) never shows through
+                    got = warp.patch(ref[0], ref[1], used, patch_tris, feather=0.08 * iod)
+                    if got is not None:
+                        pimg, alpha, (x0, y0, x1, y1) = got
+                        region = img[y0:y1, x0:x1].astype(np.float32)
+                        region += (pimg.astype(np.float32) - region) * alpha[..., None]
+                        if img is frame:
+                            img = img.copy()
+                        img[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+                        mouth_src = ref[1]
+            if config.mouth:
+                with timings.stage("mouth"):
+                    img = render_mouth(img, mouth_src, dst3, donor, style)  # type: ignore[arg-type]
+            if shade:
+                with timings.stage("shading"):
+                    img = apply_shading(img, dst3, shade)
+            with timings.stage("encode"):
+                writer.write(img)
+    return AnimationResult(
+        out_path=out,
+        n_frames=n_out,
+        fps=fps,
+        size=(w, h),
+        duration_s=n_out / fps,
+        audio_duration_s=audio.size / sr,
+        timings=timings.as_dict(),
+        params=params,
+        blink=np.zeros(n_out, np.float32),
+        pose=retime_pose(track.pose, n_out) if config.lip_sync else track.pose.astype(np.float32),
+        source_index=idx,
+        donor_frame=int(donor.frame_index) if donor is not None else -1,
+        max_folded_triangles=max_folds,
+        info={"aus": add.bilateral(), "undo": undo.bilateral(), "style": style},
+    )
+
+
+def _closed_mouth_frame(video: Path, track: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """(frame, landmarks) of the clip's most closed mouth among frames with a face (frontal
+    frames preferred)."""
+    from emoshift.face.landmarks import head_pose
+    from emoshift.face.mouth import inner_gap
+    from emoshift.media import read_frames
+
+    pts = track.points
+    valid = np.isfinite(pts).all(axis=(1, 2))
+    if not valid.any():
+        return None
+    gap = np.full(len(pts), np.inf)
+    gap[valid] = inner_gap(pts[valid])
+    with np.errstate(invalid="ignore"):
+        turn = np.nan_to_num(np.abs(head_pose(pts)[:, :2]).max(axis=1), nan=90.0)
+    score = gap + 0.004 * turn  # 10 degrees of turn weigh as much as 0.04 IOD of opening
+    i = int(np.argmin(score))
+    return read_frames(video, [i])[0], pts[i].astype(np.float32)
+
+
+def _mouth_zone(q: np.ndarray) -> np.ndarray:
+    """(478,) bool: points of the lips and the skin round them (to 0.22 IOD beyond the outer
+    lips, below the nose base), whose texture comes from the closed-mouth frame."""
+    qq = np.asarray(q, dtype=np.float64)
+    lips = qq[list(R.LIPS_OUTER), :2]
+    cx = lips[:, 0].mean()
+    hw = 0.5 * (lips[:, 0].max() - lips[:, 0].min()) + 0.22
+    top = float(qq[R.PHILTRUM[-1], 1]) + 0.03
+    bottom = float(lips[:, 1].max()) + 0.22
+    cy, hh = 0.5 * (top + bottom), 0.5 * (bottom - top)
+    inside = ((qq[:, 0] - cx) / hw) ** 2 + ((qq[:, 1] - cy) / hh) ** 2 <= 1.0
+    inside[468:] = False
+    return inside
+
+
+def _video_donor(video: Path, track: Any) -> Any:
+    """The subject's best open mouth (teeth) from up to 40 frames of the clip, or None."""
+    from emoshift.face.mouth import select_donor
+    from emoshift.face.sampling import sample_frames
+    from emoshift.media import read_frames
+
+    try:
+        idx = sample_frames(track, 40, seed=0)
+        donor = select_donor(read_frames(video, idx), track.points[idx])
+    except Exception as exc:  # a clip without an open mouth still animates (shaded cavity)
+        log.warning("no mouth donor (%s): shaded cavity", exc)
+        return None
+    if donor is not None:
+        donor = _with_frame_index(
+            donor, int(idx[donor.frame_index]) if donor.frame_index >= 0 else -1
+        )
+    return donor
+
+
+def _with_frame_index(donor: Any, index: int) -> Any:
+    from dataclasses import replace
+
+    return replace(donor, frame_index=index)
+
+
+def _video_still_mode(
+    video: Path,
+    track: Any,
+    audio: np.ndarray,
+    sr: int,
+    phones: Any,
+    spec: EmotionSpec,
+    out: Path,
+    config: AnimateConfig,
+    timings: Timings,
+) -> AnimationResult:
+    """Video input, still mode: the emotional still of the clip's most closed-mouth frontal
+    frame, animated."""
+    from emoshift.face.generate import generate_still
+
+    with timings.stage("setup"):
+        got = _closed_mouth_frame(video, track)  # a closed mouth animates cleanly
+        if got is None:
+            raise NoFaceError(f"{video}: the face track has no face")
+        frame, p = got
+        i = int(np.argmin(np.abs(track.points - p[None]).sum(axis=(1, 2))))
+        donor = _video_donor(video, track) if config.mouth else None
+        # the still's mouth interior is drawn per frame by the animator (a painted interior
+        # would show at the edges of closed lips)
+        gcfg = still_config(config)
+        still, pts = (
+            generate_still(frame, p, spec, donor=donor, config=gcfg)
+            if config.expression
+            else (frame, p)
+        )
+    pose = track.pose if config.head_motion == "source" else None
+    res = animate_still(
+        still,
+        pts,
+        audio,
+        sr,
+        phones,
+        spec,
+        out,
+        fps=float(track.fps),
+        config=config,
+        pose_track=pose,
+        donor=donor,
+        _timings=timings,
+    )
+    res.info["still_frame"] = i
+    return res
+
+
+# --- still mode --------------------------------------------------------------------------------
+def still_config(config: AnimateConfig = AnimateConfig()) -> Any:
+    """The :class:`emoshift.face.generate.GenerateConfig` for a still that will be animated:
+    lips kept closed (no AU25/26 opening: the speech opens the mouth) and no painted mouth
+    interior (the animator draws it per frame; a painted one shows at the edges of closed lips)."""
+    from dataclasses import replace
+
+    from emoshift.face.generate import GenerateConfig
+
+    gains = dict(config.expression_config.au_gain)
+    gains.update({25: 0.0, 26: 0.0})
+    return GenerateConfig(expression=replace(config.expression_config, au_gain=gains), mouth=False)
+
+
+_PIVOT = np.array([0.0, 1.1, 1.3])
+"""Head rotation centre in face coordinates (IOD): below and behind the eyes, near the neck."""
+
+
+def animate_still(
+    image: np.ndarray,
+    points: np.ndarray,
+    speech_audio: np.ndarray,
+    sr: int,
+    phones: list[dict[str, Any]] | list[Any] | None,
+    spec: EmotionSpec,
+    out_path: str | Path,
+    *,
+    fps: float = 25.0,
+    config: AnimateConfig = AnimateConfig(mode="still"),
+    pose_track: np.ndarray | None = None,
+    donor: Any | None = None,
+    _timings: Timings | None = None,
+) -> AnimationResult:
+    """Animate one still (normally the emotional still of the EFG) with speech.
+
+    Args:
+        image: (H, W, 3) uint8 RGB still; points: its (478, 3) float32 landmarks.
+        speech_audio: (N,) float32 mono in [-1, 1] at ``sr`` Hz (muxed into the video).
+        phones: phones of the speech (as :func:`animate_video`), or None (loudness only).
+        spec: the target emotion (chooses what shows inside the mouth; the still carries the
+            expression itself, which persists: the visemes move the still's own mouth).
+        out_path: the .mp4 to write. fps: frame rate of the video.
+        config: blinks, head motion (``"prosody"``; ``"source"`` with ``pose_track``, else
+            prosody; ``"none"``), lip sync, seed.
+        pose_track: (T, 3) head pose (degrees) of a source video to re-use (re-timed).
+        donor: a :class:`emoshift.face.mouth.MouthDonor`; None takes the still's own mouth
+            when it shows teeth, else a shaded cavity is drawn.
+
+    Returns:
+        :class:`AnimationResult` (video of the still's size, ``len(audio) / sr`` long).
+    """
+    from emoshift.face.mouth import render_mouth, select_donor
+    from emoshift.media import VideoWriter
+
+    timings = _timings or Timings()
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ConfigError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
+    pts = np.asarray(points, dtype=np.float32)
+    if pts.shape != (N, 3) or not np.isfinite(pts).all():
+        raise NoFaceError(
+            "the still has no (complete) face landmarks; use an image with a clearly visible face"
+        )
+    audio = np.asarray(speech_audio, dtype=np.float32).ravel()
+    if audio.size == 0:
+        raise ConfigError("the speech is empty: give some audio to animate to")
+    if fps <= 0:
+        raise ConfigError(f"fps must be positive, got {fps}")
+    out = check_output_path(out_path)
+    h, w = image.shape[:2]
+    with timings.stage("setup"):
+        n_out = max(1, round(audio.size / sr * fps))
+        ph = _phones_or_none(phones)
+        loud = loudness_envelope(audio, sr, fps, n_out)
+        params = (
+            viseme_tracks(ph, n_out, fps, loud, config.visemes)
+            if config.lip_sync
+            else np.zeros((n_out, 5), np.float32)
+        )
+        blink = (
+            closure_track(blink_schedule(n_out / fps, config.seed, config.blinks), n_out, fps)
+            if config.blink
+            else np.zeros(n_out, np.float32)
+        )
+        if config.head_motion == "none":
+            pose = np.zeros((n_out, 3), np.float32)
+        elif (
+            config.head_motion == "source"
+            and pose_track is not None
+            and np.isfinite(pose_track).any()
+        ):
+            src_pose = retime_pose(pose_track, n_out).astype(np.float64)
+            pose = (src_pose - np.nanmean(src_pose, axis=0)).astype(np.float32)
+            ramp = np.clip(np.arange(n_out) / max(1.0, 0.5 * fps), 0.0, 1.0)[:, None]
+            pose = (pose - pose[:1] * (1.0 - ramp)).astype(np.float32)
+        else:
+            pose = prosody_pose(loud, fps, seed=config.seed, config=config.head)
+        frame = FaceFrame.of(pts)
+        q = frame.to_face(pts)
+        # the still's own lip parting is closed at rest: the speech decides how far it opens
+        q_rest = close_mouth(q) if config.lip_sync else q
+        basis = MouthBasis.of(q_rest)
+        # the mouth interior is measured against the closed rest mouth, so every opening the
+        # speech makes gets a fully rendered interior (never the still's stretched lips)
+        pts_rest = (frame.origin + frame.scale * q_rest @ frame.rot.T).astype(np.float32)
+        zero = np.zeros((N, 2))
+        warp = MeshWarp(q)
+        iod = _iod_px(pts)
+        if donor is None and config.mouth:
+            donor = select_donor(image[None], pts[None])
+        style = _mouth_style(spec)
+        pivot = frame.origin + frame.scale * frame.rot @ _PIVOT
+        cam = pts.astype(np.float64)
+        # anchor ring (hair, ears) moves with the head
+        hull_s = cam[warp.hull]
+        ctr = cam[:468, :2].mean(axis=0)
+        v = hull_s[:, :2] - ctr
+        v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-6)
+        ring3 = hull_s.copy()
+        ring3[:, :2] += v * 0.6 * iod
+        ring3[:, 2] = np.median(cam[:468, 2])
+    max_folds = 0
+    with VideoWriter(
+        out, fps, audio=audio, sr=sr, crf=config.crf, preset=config.preset, threads=2
+    ) as writer:
+        for j in range(n_out):
+            with timings.stage("pose"):
+                extra = blink_displacement(q, float(blink[j])) if blink[j] > 0 else None
+                q_t = mouth_target(q_rest, basis, params[j], zero, zero, 0.0, extra=extra)
+                p3 = frame.origin + frame.scale * q_t @ frame.rot.T
+                rh = rotation(*pose[j])
+                p3 = pivot + (p3 - pivot) @ rh.T
+                dst = p3.astype(np.float32)
+                ring_shift = None
+                if np.abs(pose[j]).max() > 1e-3:
+                    ring_shift = ((pivot + (ring3 - pivot) @ rh.T) - ring3)[:, :2]
+                # irises ride with their eyes
+                for iris, corners in (
+                    (R.RIGHT_IRIS, R.RIGHT_EYE_CORNERS),
+                    (R.LEFT_IRIS, R.LEFT_EYE_CORNERS),
+                ):
+                    shift = dst[list(corners), :2].mean(axis=0) - pts[list(corners), :2].mean(
+                        axis=0
+                    )
+                    dst[list(iris), :2] = pts[list(iris), :2] + shift
+            with timings.stage("warp"):
+                img, used, sc = warp(
+                    image, pts[:, :2], dst[:, :2], iod=iod, ring_shift=ring_shift, ring=0.6
+                )
+                max_folds = max(max_folds, sc)
+                dst3 = dst.copy()
+                dst3[:, :2] = used
+            if config.mouth and config.lip_sync:
+                with timings.stage("mouth"):
+                    img = render_mouth(img, pts_rest, dst3, donor, style)  # type: ignore[arg-type]
+            with timings.stage("encode"):
+                writer.write(img)
+    return AnimationResult(
+        out_path=out,
+        n_frames=n_out,
+        fps=float(fps),
+        size=(w, h),
+        duration_s=n_out / fps,
+        audio_duration_s=audio.size / sr,
+        timings=timings.as_dict(),
+        params=params,
+        blink=blink,
+        pose=pose,
+        donor_frame=int(getattr(donor, "frame_index", -1)) if donor is not None else -1,
+        max_folded_triangles=max_folds,
+        info={"style": style},
+    )

@@ -1,0 +1,149 @@
+"""The Emotional Face Animator on real inputs: a real talking clip, real synthetic speech
+(espeak-ng) with its phones from the forced aligner, the real face mesh to re-detect."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emoshift.emotion import parse_emotion
+from emoshift.face.animate import AnimateConfig, MeshWarp, animate_still, animate_video
+from emoshift.face.blink import blink_events
+from emoshift.face.landmarks import eye_openness, track_video
+from emoshift.face.trackio import save_track
+from emoshift.face.visemes import closure_centres
+from emoshift.media import iter_frames, probe, read_audio, read_frames
+from emoshift.metrics.sync import inner_lip_gap
+
+CLIP = "talk_woman_glasses.mp4"  # 524x524, 25 fps, 4.9 s
+TEXT = "Bob bought my map and a pen."
+
+
+@pytest.fixture(scope="module")
+def clip(shared_media: Path) -> Path:
+    return shared_media / CLIP
+
+
+@pytest.fixture(scope="module")
+def track_file(clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    info = probe(clip)
+    track = track_video(iter_frames(clip, end=2.0), info.fps or 25.0)
+    return save_track(track, tmp_path_factory.mktemp("track") / "track.npz")
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        pytest.skip("espeak-ng is not installed")
+    path = tmp_path_factory.mktemp("speech") / "speech.wav"
+    subprocess.run(
+        [exe, "-v", "en-us", "-s", "150", "-w", str(path), TEXT], check=True, capture_output=True
+    )
+    from emoshift.speech.align import align_phones
+
+    audio = read_audio(path, sr=16000)
+    phones = [p.to_dict() for p in align_phones(audio, 16000, TEXT)]
+    assert sum(p["label"] in ("P", "B", "M") for p in phones) >= 5
+    return path, phones
+
+
+def _redetect(path: Path) -> tuple[np.ndarray, float]:
+    info = probe(path)
+    return track_video(iter_frames(path), info.fps or 25.0).points, float(info.fps or 25.0)
+
+
+def test_video_mode_lip_sync_durations_and_closures(
+    clip: Path, track_file: Path, speech: tuple[Path, list[dict]], tmp_path: Path
+) -> None:
+    wav, phones = speech
+    out = tmp_path / "out.mp4"
+    res = animate_video(clip, track_file, wav, phones, parse_emotion("happy", 0.8), out)
+    src, got = probe(clip), probe(out)
+    assert (got.width, got.height) == (src.width, src.height)
+    assert got.fps == pytest.approx(src.fps)
+    speech_s = probe(wav).duration
+    assert abs(got.video_duration - speech_s) <= 1.0 / src.fps + 1e-6
+    assert abs(got.video_duration - got.audio_duration) <= 1.0 / src.fps + 1e-6
+    assert res.n_frames == got.n_frames
+    # the speech (~2.3 s) is longer than the 2 s tracked: the playback turned round, no jump
+    assert np.abs(np.diff(res.source_index)).max() <= 1
+    # re-detect the mouth: closed at the bilabials' centres, open on the vowels
+    pts, fps = _redetect(out)
+    gap = inner_lip_gap(pts)
+    frames = np.clip(np.round(closure_centres(phones) * fps).astype(int), 0, len(gap) - 1)
+    closed = gap[frames] <= 0.2 * np.nanmax(gap)
+    assert closed.mean() >= 0.8, (gap[frames] / np.nanmax(gap)).round(2)
+    assert np.nanmax(gap) > 0.1  # and it does open
+    # pixels far from the face are the source's (background kept)
+    a = read_frames(out, [0])[0].astype(int)
+    b = read_frames(clip, [0])[0].astype(int)
+    assert np.abs(a[:40] - b[:40]).mean() < 3.0
+
+
+def test_still_mode_blinks_and_moves(
+    clip: Path, track_file: Path, speech: tuple[Path, list[dict]], tmp_path: Path
+) -> None:
+    from emoshift.face.trackio import load_track
+
+    wav, phones = speech
+    track = load_track(track_file)
+    gap = inner_lip_gap(track.points)
+    i = int(np.nanargmin(gap))
+    frame = read_frames(clip, [i])[0]
+    audio = read_audio(wav, sr=16000)
+    audio = np.concatenate([audio, np.zeros(16000, np.float32)])  # ~3.3 s: room for a blink
+    out = tmp_path / "still.mp4"
+    res = animate_still(
+        frame, track.points[i], audio, 16000, phones, parse_emotion("neutral"), out, fps=25.0,
+        config=AnimateConfig(mode="still", head_motion="prosody", seed=1),
+    )  # fmt: skip
+    got = probe(out)
+    assert (got.width, got.height) == (frame.shape[1], frame.shape[0]) and got.fps == 25.0
+    assert abs(got.video_duration - audio.size / 16000) <= 1.0 / 25 + 1e-6
+    assert res.blink.max() > 0.95
+    pts, fps = _redetect(out)
+    ear = eye_openness(pts).mean(axis=-1)
+    events = blink_events(ear, fps)
+    assert len(events) >= 1, ear.round(3)
+    pose_std = np.nanstd(track_video(iter_frames(out), fps).pose, axis=0)
+    assert pose_std.max() > 0.3  # the head moves
+
+
+def test_face_only_keeps_length_and_audio(clip: Path, track_file: Path, tmp_path: Path) -> None:
+    from emoshift.face.trackio import load_track
+    from emoshift.media import write_audio
+
+    track = load_track(track_file)
+    audio = read_audio(clip, sr=16000, end=len(track) / track.fps)
+    wav = write_audio(tmp_path / "orig.wav", audio, 16000)
+    out = tmp_path / "face_only.mp4"
+    res = animate_video(
+        clip, track_file, wav, None, parse_emotion("sad"), out, config=AnimateConfig(lip_sync=False)
+    )
+    assert res.n_frames == len(track)
+    assert list(res.source_index) == list(range(len(track)))
+
+
+def test_mesh_warp_identity_and_locality(clip: Path, track_file: Path) -> None:
+    from emoshift.face.lipsync import to_face
+    from emoshift.face.trackio import load_track
+
+    track = load_track(track_file)
+    p = track.points[0]
+    frame = read_frames(clip, [0])[0]
+    warp = MeshWarp(to_face(p)[0])
+    same, _, folds = warp(frame, p[:, :2], p[:, :2], iod=100.0)
+    assert np.array_equal(same, frame) and folds == 0
+    dst = p[:, :2].copy()
+    column = [14, 15, 16, 17, 18, 200, 199, 175]  # the lower lip's centre line to the chin
+    dst[column, 1] += 4.0
+    moved, _, folds = warp(frame, p[:, :2], dst, iod=100.0)
+    diff = np.abs(moved.astype(int) - frame.astype(int)).sum(axis=2) > 0
+    ys, xs = np.nonzero(diff)
+    assert diff.any() and folds == 0
+    assert np.hypot(xs - p[14, 0], ys - p[14, 1]).max() < 80  # only around the lip
