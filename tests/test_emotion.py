@@ -65,3 +65,9 @@ def test_valence_arousal_signs():
     v, a, _ = EmotionSpec(Emotion.HAPPINESS, 0.5).vad
     assert a == pytest.approx(0.24)
     assert v == pytest.approx(0.38)
+
+
+def test_plain_neutral_is_full_relaxation():
+    assert parse_emotion("neutral").intensity == 1.0
+    assert parse_emotion("slightly neutral").intensity < 1.0
+    assert parse_emotion("neutral", intensity=0.3).intensity == pytest.approx(0.3)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import os as _os
 
 _os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# MediaPipe / TFLite log chatter on stderr is noise for users; errors still show.
+_os.environ.setdefault("GLOG_minloglevel", "2")
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 

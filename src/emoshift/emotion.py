@@ -464,6 +464,8 @@ def parse_emotion(text: str | Emotion | EmotionSpec, intensity: float | None = N
     if not found:
         raise UnknownEmotionError(f"no emotion found in {text!r}; valid: {valid_names()}")
     level = intensity if intensity is not None else explicit
+    if level is None and found == [Emotion.NEUTRAL] and boost == 0 and dampen is None:
+        level = 1.0  # plain "neutral": remove the source's expression completely
     if level is None:
         level = intensity_from_modifiers(boost, dampen)
     level = max(0.0, min(1.0, float(level)))
