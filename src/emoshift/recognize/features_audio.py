@@ -378,16 +378,13 @@ _WHISPER_MAX_FRAMES = 3000  # 30 s of 10 ms log-mel frames: Whisper's window
 @functools.cache
 def whisper_encoder() -> tuple[object, object]:
     """The packaged Whisper base model (CTranslate2, int8, 2 threads) and its log-mel front end."""
-    import ctranslate2
     from faster_whisper.feature_extractor import FeatureExtractor
 
-    from emoshift.assets import whisper_base_dir
+    from emoshift.speech.transcribe import load_whisper
 
+    # The transcriber's model (same weights, int8, same threads): loaded once for both jobs.
     threads = int(os.environ.get("EMOSHIFT_THREADS", "2"))
-    model = ctranslate2.models.Whisper(
-        str(whisper_base_dir()), device="cpu", compute_type="int8", intra_threads=threads
-    )
-    return model, FeatureExtractor(feature_size=80)
+    return load_whisper("base", threads).model, FeatureExtractor(feature_size=80)
 
 
 def whisper_embedding(audio: np.ndarray, sr: int, check: SpeechCheck = SpeechCheck()) -> np.ndarray:
