@@ -142,30 +142,6 @@ class EDAPipeline:
 
         return run.stage("audio", {"video": video_hash, "sr": AUDIO_SR}, body, shareable=True)
 
-    def transcribe(self, run: RunFolder, audio_stage: StageResult, video_hash: str) -> StageResult:
-        from emoshift.media import read_audio
-        from emoshift.speech.transcribe import load_transcriber
-
-        def body(folder: Path):
-            audio = read_audio(audio_stage.path("audio"), sr=AUDIO_SR)
-            tr = load_transcriber().transcribe(audio, AUDIO_SR)
-            (folder / "transcript.txt").write_text(tr.text + "\n", encoding="utf-8")
-            (folder / "transcript.json").write_text(
-                json.dumps(tr.to_dict(), indent=2), encoding="utf-8"
-            )
-            return {"text": "transcript.txt", "json": "transcript.json"}, {
-                "text": tr.text,
-                "language": tr.language,
-            }
-
-        return run.stage(
-            "transcribe",
-            {"video": video_hash},
-            body,
-            models=["whisper-base", "silero-vad"],
-            shareable=True,
-        )
-
     def track(self, run: RunFolder, video: Path, video_hash: str) -> StageResult:
         from emoshift.face.landmarks import track_video
         from emoshift.face.trackio import save_track
@@ -185,56 +161,26 @@ class EDAPipeline:
         key = {"video": video_hash, "multi_face": self.config.multi_face}
         return run.stage("track", key, body, models=["mediapipe-facemesh"], shareable=True)
 
-    def speech(
-        self, run: RunFolder, audio_stage: StageResult, transcript: StageResult | None
-    ) -> StageResult:
-        from emoshift.media import read_audio, write_audio
+    def speech(self, run: RunFolder, audio_stage: StageResult) -> tuple[Any, StageResult]:
+        """S2S: transcribe (shareable) -> rewrite -> speak, each a stage of ``run``
+        (keep-words: transcribe -> convert the original voice). Returns the S2S result and
+        the ``speech`` stage (files ``audio`` = speech.wav, ``phones`` = phones.json)."""
+        from emoshift.media import read_audio
         from emoshift.speech.s2s import speech_to_speech
 
         cfg = self.config
-
-        def body(folder: Path):
-            audio = read_audio(audio_stage.path("audio"), sr=AUDIO_SR)
-            res = speech_to_speech(
-                audio,
-                AUDIO_SR,
-                cfg.emotion,
-                keep_words=cfg.keep_words,
-                rewriter=cfg.rewriter,
-                synthesizer=cfg.tts,
-                seed=cfg.seed,
-                transcript=_load_transcript(transcript),
-            )
-            write_audio(folder / "speech.wav", res.audio, res.sr)
-            (folder / "rewritten.txt").write_text(res.rewritten_text + "\n", encoding="utf-8")
-            (folder / "phones.json").write_text(
-                json.dumps([asdict(p) for p in res.phones]), encoding="utf-8"
-            )
-            data = {
-                "rewritten": res.rewritten_text,
-                "transcript": res.transcript.text,
-                "timings": res.timings,
-            }
-            return {"speech": "speech.wav", "text": "rewritten.txt", "phones": "phones.json"}, data
-
-        key = {
-            "audio": run.key_of("audio"),
-            "transcript": run.key_of("transcribe") if transcript else None,
-            "emotion": cfg.emotion.to_dict(),
-            "keep_words": cfg.keep_words,
-            "rewriter": cfg.rewriter,
-            "tts": cfg.tts,
-            "seed": cfg.seed,
-        }
-        models = [
-            "whisper-base",
-            "kokoro-82m",
-            "espeak-ng",
-            "pocketsphinx-en-us",
-            "nrc-emolex",
-            "minilm-l6-v2",
-        ]
-        return run.stage("speech", key, body, models=models)
+        audio = read_audio(audio_stage.path("audio"), sr=AUDIO_SR)
+        res = speech_to_speech(
+            audio,
+            AUDIO_SR,
+            cfg.emotion,
+            keep_words=cfg.keep_words,
+            rewriter=cfg.rewriter,
+            synthesizer=cfg.tts,
+            seed=cfg.seed,
+            run=run,
+        )
+        return res, run.stages["speech"]
 
     def stills(self, run: RunFolder, video: Path, track_stage: StageResult) -> StageResult:
         from emoshift.face.expression import neutral_reference
@@ -284,7 +230,7 @@ class EDAPipeline:
         cfg = self.config
 
         def body(folder: Path):
-            speech_path = speech_stage.path("speech") if speech_stage else audio_stage.path("audio")
+            speech_path = speech_stage.path("audio") if speech_stage else audio_stage.path("audio")
             phones = json.loads(speech_stage.path("phones").read_text()) if speech_stage else None
             acfg = AnimateConfig(
                 mode=cfg.mode,
@@ -325,12 +271,11 @@ class EDAPipeline:
         run = RunFolder(run_dir, cfg.to_dict(), {"video": video})
         t0 = time.perf_counter()
         audio = self.extract_audio(run, video, video_hash)
-        transcript = None if cfg.face_only else self.transcribe(run, audio, video_hash)
-        speech = None if cfg.face_only else self.speech(run, audio, transcript)
+        s2s, speech = (None, None) if cfg.face_only else self.speech(run, audio)
         stills: list[Path] = []
         if cfg.speech_only:
             assert speech is not None
-            copy_atomic(speech.path("speech"), output)
+            copy_atomic(speech.path("audio"), output)
         else:
             track = self.track(run, video, video_hash)
             if cfg.expression:
@@ -345,21 +290,13 @@ class EDAPipeline:
             output=output,
             run_dir=run.root,
             emotion=cfg.emotion,
-            transcript=transcript.data.get("text", "") if transcript else "",
-            rewritten=speech.data.get("rewritten", "") if speech else "",
-            speech=speech.path("speech") if speech else None,
+            transcript=s2s.transcript.text if s2s else "",
+            rewritten=s2s.rewritten_text if s2s else "",
+            speech=speech.path("audio") if speech else None,
             stills=stills,
             timings={k: s.seconds for k, s in run.stages.items()},
             cached={k: s.cached for k, s in run.stages.items()},
         )
-
-
-def _load_transcript(stage: StageResult | None) -> Any:
-    if stage is None:
-        return None
-    from emoshift.speech.transcribe import Transcript
-
-    return Transcript.from_dict(json.loads(stage.path("json").read_text()))
 
 
 def default_run_dir(output: Path, video_hash: str, cfg: ShiftConfig) -> Path:
