@@ -2,7 +2,7 @@
 
 1. A public-domain face photo shipped with scikit-image (astronaut Eileen Collins, NASA) is
    given a voice with `say` (talking-avatar mode), neutral.
-2. That talking video is `shift`ed into happiness (video mode: words rewritten, new voice,
+2. That talking video is `shift`ed into sadness (video mode: words rewritten, new voice,
    emotional face lip-synced to it).
 3. `evaluate` measures how far the emotion moved (EDD, quality metrics, the curve plot).
 4. A contact sheet of all 8 emotions on the face.
@@ -34,9 +34,13 @@ def astronaut_face(dest: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--out", type=Path, default=Path("demo-output"))
-    ap.add_argument("--emotion", default="happy", help="emotion to shift the talking avatar into")
+    ap.add_argument(
+        "--emotion", default="very sad", help="emotion to shift the talking avatar into"
+    )
     args = ap.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -52,22 +56,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[2/4] talking avatar (say, neutral): {avatar.output}")
     print("      " + avatar.summary().replace("\n", "\n      "))
 
-    shifted = emoshift.shift(avatar.output, args.emotion, out / f"avatar_{args.emotion}.mp4")
+    label = emoshift.parse_emotion(args.emotion).label.value
+    shifted = emoshift.shift(avatar.output, args.emotion, out / f"avatar_{label}.mp4")
     print(f"[3/4] shifted to {args.emotion}: {shifted.output}")
     print("      " + shifted.summary().replace("\n", "\n      "))
 
-    result = evaluate_videos(avatar.output, shifted.output, args.emotion)
+    result = evaluate_videos(avatar.output, shifted.output, label)
     paths = write_report(result, out / "evaluation")
-    print(f"[4/4] evaluation: EDD = {result.edd:.3f} (0.5 = no change, lower = more {args.emotion})")
+    print(f"[4/4] evaluation: EDD = {result.edd:.3f} (0.5 = no change, lower = more {label})")
     print(f"      report {paths['markdown']}, plot {paths['plot']}")
 
-    try:
-        from emoshift.face.sheet import contact_sheet_for_image
+    from emoshift.cli.face import emotion_sheet, load_source
+    from emoshift.media import write_image
 
-        sheet = contact_sheet_for_image(face, out / "emotions_sheet.png")
-        print(f"      contact sheet of every emotion: {sheet}")
-    except ImportError:
-        pass
+    sheet = write_image(out / "emotions_sheet.png", emotion_sheet(load_source(face), 1.0))
+    print(f"      contact sheet of every emotion on the face: {sheet}")
     print(f"done in {time.perf_counter() - t0:.1f} s; results in {out.resolve()}")
     return 0
 
