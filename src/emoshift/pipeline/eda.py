@@ -487,3 +487,28 @@ def say(
         timings={k: s.seconds for k, s in run.stages.items()},
         cached={k: s.cached for k, s in run.stages.items()},
     )
+
+
+def warm_up(tts: str | None = None) -> dict[str, float]:
+    """Load every model the pipeline uses (Whisper, the TTS, phone aligner, text recogniser and
+    embeddings, face mesh, FER) so the first run is not the slow one. Returns seconds per model."""
+    from emoshift.face.landmarks import FaceMeshTracker
+    from emoshift.recognize.embeddings import embed
+    from emoshift.recognize.face import load_face_recognizer
+    from emoshift.recognize.text import load_text_recognizer
+    from emoshift.speech.synthesize import get_synthesizer
+    from emoshift.speech.transcribe import get_transcriber
+
+    seconds: dict[str, float] = {}
+    steps = {
+        "whisper": lambda: get_transcriber(),
+        "tts": lambda: get_synthesizer(tts).synthesize("Hello.", parse_emotion("neutral")),
+        "text_recognizer": lambda: (embed(["warm up"]), load_text_recognizer().predict(["warm up"])),
+        "face_mesh": lambda: FaceMeshTracker(static_image_mode=True).close(),
+        "fer": lambda: load_face_recognizer(),
+    }
+    for name, step in steps.items():
+        t0 = time.perf_counter()
+        step()
+        seconds[name] = round(time.perf_counter() - t0, 3)
+    return seconds

@@ -25,7 +25,7 @@ from emoshift.emotion import EmotionSpec
 from emoshift.errors import ConfigError
 from emoshift.fileio import write_json_atomic, write_text_atomic
 from emoshift.speech.align import Phone, align_phones
-from emoshift.speech.synthesize import SYNTHESIZERS, Synthesizer
+from emoshift.speech.synthesize import Synthesizer, get_synthesizer
 from emoshift.speech.transcribe import SAMPLE_RATE, Transcriber, Transcript, get_transcriber
 from emoshift.speech.voice import VoiceProfile, voice_profile
 from emoshift.timing import Timings
@@ -102,17 +102,8 @@ def _rewrite(
 
 def _synth(synthesizer: Synthesizer | str | None) -> Synthesizer:
     if synthesizer is None or isinstance(synthesizer, str):
-        return _cached_synth(synthesizer or SYNTHESIZERS.default)
+        return get_synthesizer(synthesizer)
     return synthesizer
-
-
-_SYNTHS: dict[str, Synthesizer] = {}
-
-
-def _cached_synth(name: str) -> Synthesizer:
-    if name not in _SYNTHS:
-        _SYNTHS[name] = SYNTHESIZERS.create(name)
-    return _SYNTHS[name]
 
 
 def speech_to_speech(

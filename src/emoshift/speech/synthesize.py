@@ -138,6 +138,17 @@ def finish(
     return SpeechAudio(np.asarray(audio, np.float32), sr, text, phones, info)
 
 
+_LOADED: dict[str, Synthesizer] = {}
+
+
+def get_synthesizer(backend: str | None = None) -> Synthesizer:
+    """The synthesizer ``backend`` (default: kokoro), created once per process and reused."""
+    name = backend or SYNTHESIZERS.default
+    if name not in _LOADED:
+        _LOADED[name] = SYNTHESIZERS.create(name)
+    return _LOADED[name]
+
+
 def synthesize(
     text: str,
     target: EmotionSpec,
@@ -146,8 +157,8 @@ def synthesize(
     backend: str | None = None,
     seed: int = 0,
 ) -> SpeechAudio:
-    """Speak ``text`` with ``target`` using backend ``backend`` (default: kokoro)."""
-    return SYNTHESIZERS.create(backend).synthesize(text, target, voice, seed=seed)
+    """Speak ``text`` with ``target`` using backend ``backend`` (default: kokoro; loaded once)."""
+    return get_synthesizer(backend).synthesize(text, target, voice, seed=seed)
 
 
 __all__ = [
@@ -155,6 +166,7 @@ __all__ = [
     "SpeechAudio",
     "Synthesizer",
     "finish",
+    "get_synthesizer",
     "normalise_level",
     "split_rate",
     "synthesize",
