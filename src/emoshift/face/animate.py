@@ -21,7 +21,8 @@ exact at every landmark, so lips close crisply; only the face region is touched,
 smooth interpolation for the skin just outside the face oval) -> the mouth interior where the lips
 part (:func:`emoshift.face.mouth.render_mouth`: the subject's own teeth from a donor frame,
 or a shaded cavity) -> action-unit shading (video mode) -> H.264 with the new audio muxed.
-Frames stream from the decoder to the encoder; only the frames a ping-pong turn needs are
+Frames stream from the decoder to the encoder (each in a background thread, overlapping the
+rendering); only the frames a ping-pong turn needs are
 cached (in RAM, or a temporary file when large).
 """
 
@@ -29,7 +30,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,17 +168,25 @@ class MeshWarp:
 
     Built once per face from normalised landmarks ``q`` (478, 3) (Delaunay triangulation of
     the face with mouth and eyes held shut, so the openings are strips of triangles from the
-    upper to the lower lip / lid that collapse when they close). :meth:`__call__` maps an image so landmarks ``src`` go to ``dst``: each
-    destination triangle samples its source triangle (a backward affine map, ``cv2.remap``);
-    pixels outside the mesh but near it follow a smooth (Shepard) interpolation of the mesh
-    outline's motion and a ring of anchors (zero, or a given rigid head motion), tapered to
-    zero at the region's border. Only triangles whose corners move are drawn; everything else is copied.
-    ``map_step``: the sampling maps are computed every that many pixels and upsampled
-    (bilinear; exact inside each triangle since the map is affine there).
+    upper to the lower lip / lid that collapse when they close), plus two bands of triangles
+    outside the face: from its outline (convex hull) to a ring of anchors ``ring`` IOD out,
+    and from there to a fixed ring ``margin`` IOD further. :meth:`__call__` maps an image so
+    landmarks ``src`` go to ``dst``: each destination triangle samples its source triangle
+    (clamped barycentric coordinates, ``cv2.remap``); the whole map is continuous, with no
+    holes, and nothing beyond the outer ring changes. ``map_step``: the map is computed every
+    that many pixels and upsampled (exact inside triangles; the triangles round the mouth
+    and eye openings are mapped at every pixel). ``smooth``: blur (IOD) of the bands'
+    displacement, so straight edges there do not bend at triangle edges.
     """
 
     def __init__(
-        self, q: np.ndarray, *, ring: float = 0.35, margin: float = 0.25, map_step: int = 2
+        self,
+        q: np.ndarray,
+        *,
+        ring: float = 0.35,
+        margin: float = 0.25,
+        map_step: int = 2,
+        smooth: float = 0.1,
     ) -> None:
         from scipy.spatial import ConvexHull, Delaunay
 
@@ -212,7 +223,35 @@ class MeshWarp:
         self.ring = float(ring)
         self.margin = float(margin)
         self.map_step = max(1, int(map_step))
+        self.smooth = float(smooth)
         self._grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        # the outer bands: hull -> anchor ring (points 468 + k) -> fixed outer ring
+        # (468 + M + k), two triangles per hull edge and band
+        m = len(self.hull)
+        k = np.arange(m)
+        k1 = (k + 1) % m
+        h0, h1 = self.hull[k], self.hull[k1]
+        a0, a1 = 468 + k, 468 + k1
+        b0, b1 = 468 + m + k, 468 + m + k1
+        band = np.concatenate(
+            [
+                np.stack([h0, h1, a1], 1),
+                np.stack([h0, a1, a0], 1),
+                np.stack([a0, a1, b1], 1),
+                np.stack([a0, b1, b0], 1),
+            ]
+        )
+        self._all_triangles = np.vstack([tri, band])
+        # triangles touching the mouth and eye openings (where the map jumps when they close)
+        loops = np.array(
+            R.LIPS_INNER_UPPER
+            + R.LIPS_INNER_LOWER
+            + R.RIGHT_EYE_UPPER
+            + R.RIGHT_EYE_LOWER
+            + R.LEFT_EYE_UPPER
+            + R.LEFT_EYE_LOWER
+        )
+        self._seam = np.isin(tri, loops).any(axis=1)
 
     def _grid(self, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
         g = self._grids.get((h, w))
@@ -230,6 +269,16 @@ class MeshWarp:
         a_dst = _signed_area(dst[t])
         return (np.sign(a_dst) != np.sign(a_src)) & (np.abs(a_dst) > tol) & (np.abs(a_src) > tol)
 
+    def bands(self, src: np.ndarray, iod: float, ring: float) -> tuple[np.ndarray, np.ndarray]:
+        """The two rings of the outer bands for landmarks ``src`` (478+, 2) pixels: (ring1 (M, 2):
+        the hull pushed ``ring`` IOD out from the face centre, ring2 (M, 2): ``margin`` IOD
+        further, the warp's fixed outer border)."""
+        hull_s = src[self.hull]
+        v = hull_s - src[:468].mean(axis=0)
+        v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-6)
+        r1 = hull_s + v * ring * iod
+        return r1, r1 + v * self.margin * iod
+
     def __call__(
         self,
         image: np.ndarray,
@@ -244,98 +293,133 @@ class MeshWarp:
 
         iod: face size in pixels. ring_shift: (M, 2) forward motion of the anchor ring (one
         anchor per hull point, ``ring`` IOD outside it), e.g. the head's rigid motion; None =
-        anchors fixed. Returns (new image, dst (478, 2), number of folded triangles: drawn
-        first, so their unfolded neighbours cover the overlap).
+        anchors fixed. Returns (new image, dst (478, 2), number of folded face triangles).
+
+        The map is one continuous piecewise-affine field: the face mesh, a band of triangles
+        from its outline (hull) to the anchor ring and a band from the ring to a fixed outer
+        ring (``margin`` IOD further), beyond which nothing moves. Each destination pixel takes
+        its triangle's barycentric coordinates clamped to the triangle, so a rasterised pixel
+        just outside a sliver triangle (or a degenerate one) samples that triangle's source
+        area rather than an extrapolation far away (the cause of dark dots on the face
+        outline), and every pixel the mesh does not cover keeps the identity map.
         """
         src = np.asarray(src, dtype=np.float64)[:, :2]
         dst0 = np.asarray(dst, dtype=np.float64)[:, :2]
         dst = dst0[:468]
         flip = self.flipped(src[:468], dst)
         n_flip = int(flip.sum())
-        d = dst - src[:468]
-        moved = np.abs(d).max(axis=1) > 0.02
-        active = moved[self.triangles].any(axis=1)
-        h_img, w_img = image.shape[:2]
         ring_iod = self.ring if ring is None else float(ring)
-        hull_s = src[self.hull]
-        centre = src[:468].mean(axis=0)
-        v = hull_s - centre
-        v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-6)
-        ring_pts = hull_s + v * ring_iod * iod
-        has_ring = ring_shift is not None and np.abs(ring_shift).max() > 0.02
-        if not active.any() and not has_ring:
+        r1_s, r2_s = self.bands(src, iod, ring_iod)
+        hull_v = r1_s - src[self.hull]
+        hull_v /= np.maximum(np.linalg.norm(hull_v, axis=1, keepdims=True), 1e-6)
+        r1_d = r1_s if ring_shift is None else r1_s + np.asarray(ring_shift, np.float64)
+        # an outline point pushed close to (or past) its anchor pushes the anchor out too:
+        # the band never folds
+        gap = ((r1_d - dst[self.hull]) * hull_v).sum(axis=1)
+        need = 0.3 * ring_iod * iod
+        r1_d = r1_d + hull_v * np.maximum(need - gap, 0.0)[:, None]
+        all_s = np.vstack([src[:468], r1_s, r2_s])
+        all_d = np.vstack([dst, r1_d, r2_s])
+        d = all_d - all_s
+        moved = np.abs(d).max(axis=1) > 0.02
+        tris = self._all_triangles
+        active = moved[tris].any(axis=1)
+        h_img, w_img = image.shape[:2]
+        if not active.any():
             return image, np.vstack([dst, dst0[468:]]), n_flip
-        pts = (
-            np.vstack([src[:468][moved], dst[moved], ring_pts])
-            if has_ring
-            else np.vstack([src[:468][moved], dst[moved]])
-        )
-        pad = (self.margin + (ring_iod if has_ring else 0.1)) * iod
-        x0 = max(0, int(np.floor(pts[:, 0].min() - pad)))
-        y0 = max(0, int(np.floor(pts[:, 1].min() - pad)))
-        x1 = min(w_img, int(np.ceil(pts[:, 0].max() + pad)) + 1)
-        y1 = min(h_img, int(np.ceil(pts[:, 1].max() + pad)) + 1)
+        used = np.unique(tris[active])
+        pts = np.vstack([all_s[used], all_d[used]])
+        x0 = max(0, int(np.floor(pts[:, 0].min())) - 1)
+        y0 = max(0, int(np.floor(pts[:, 1].min())) - 1)
+        x1 = min(w_img, int(np.ceil(pts[:, 0].max())) + 2)
+        y1 = min(h_img, int(np.ceil(pts[:, 1].max())) + 2)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return image, np.vstack([dst, dst0[468:]]), n_flip
         h, w = y1 - y0, x1 - x0
         off = np.array([x0, y0], dtype=np.float64)
-        # The maps are computed every `st` pixels (piecewise affine maps are continuous, so
-        # bilinear upsampling is exact inside triangles) and sampled at full resolution.
+        # The backward displacement is computed every `st` pixels (piecewise affine and
+        # continuous, so bilinear upsampling is exact inside triangles and within a fraction
+        # of a pixel at their edges) and added to the identity at full resolution.
         st = self.map_step
         h2, w2 = -(-h // st), -(-w // st)
         c = 0.5 * (st - 1)  # map sample (i, j) sits at ROI pixel (st * i + c, st * j + c)
-        # triangle ids (-1 outside the mesh, -2 inside but not moving)
-        ids = np.full((h2, w2), -1, np.int32)
-        hull_d = np.round((dst[self.hull] - off - c) * (16.0 / st)).astype(np.int32)
-        cv2.fillPoly(ids, [hull_d], -2, lineType=cv2.LINE_8, shift=4)
-        # folded triangles first, so their correctly oriented neighbours overwrite the overlap
+        # folded face triangles first, so their correctly oriented neighbours cover the overlap
         order = np.flatnonzero(active)
-        order = order[np.argsort(~flip[order], kind="stable")]
-        tri = self.triangles[order]
-        dpx = np.round((dst[tri] - off - c) * (16.0 / st)).astype(np.int32)
-        for k in range(len(tri)):  # a few hundred small fills: ~1 us each
-            cv2.fillConvexPoly(ids, dpx[k], k, lineType=cv2.LINE_8, shift=4)
-        # backward affines dst -> src per active triangle: [x y 1] @ A = src
-        aff = _backward_affines(dst[tri] - off, src[tri])
-        xs, ys = self._grid(h2, w2)
-        xs = xs * np.float32(st) + np.float32(c)
-        ys = ys * np.float32(st) + np.float32(c)
-        inside = ids >= 0
-        moving = inside.copy()
-        map_x = xs + np.float32(x0)
-        map_y = ys + np.float32(y0)
-        if has_ring or np.abs(d[self.hull]).max() > 0.05:
-            fx, fy = self._outside_field(
-                src, dst, off, h, w, ring_pts, ring_shift if has_ring else None, iod
-            )
-            ci = int(c)
-            fx, fy = fx[ci::st, ci::st][:h2, :w2], fy[ci::st, ci::st][:h2, :w2]
-            outside = ids == -1
-            map_x = np.where(outside, map_x + fx, map_x)
-            map_y = np.where(outside, map_y + fy, map_y)
-            moving |= outside & ((np.abs(fx) + np.abs(fy)) > 1e-3)
-        if inside.any():
-            k = ids[inside]
-            a = aff[k]
-            xi = xs[inside]
-            yi = ys[inside]
-            map_x[inside] = a[:, 0, 0] * xi + a[:, 1, 0] * yi + a[:, 2, 0]
-            map_y[inside] = a[:, 0, 1] * xi + a[:, 1, 1] * yi + a[:, 2, 1]
+        fl = np.zeros(len(tris), bool)
+        fl[: len(flip)] = flip
+        order = order[np.argsort(~fl[order], kind="stable")]
+        tri = tris[order]
+        flat, k, l1, l2 = _rasterize((all_d[tri] - off - c) / st, h2, w2)
+        disp_x = np.zeros(h2 * w2, np.float32)
+        disp_y = np.zeros(h2 * w2, np.float32)
+        inside = np.zeros(h2 * w2, bool)
+        face = np.zeros(h2 * w2, bool)
+        if flat.size:
+            xi = (flat % w2).astype(np.float32) * np.float32(st) + np.float32(c)
+            yi = (flat // w2).astype(np.float32) * np.float32(st) + np.float32(c)
+            mx, my = _clamped_source((all_s[tri] - off).astype(np.float32), k, l1, l2)
+            # repeated samples (shared edges, folds): the later triangle wins
+            disp_x[flat] = mx - xi
+            disp_y[flat] = my - yi
+            inside[flat] = True
+            face[flat] = order[k] < len(self.triangles)
+        disp_x = disp_x.reshape(h2, w2)
+        disp_y = disp_y.reshape(h2, w2)
+        inside = inside.reshape(h2, w2)
+        if flat.size:
+            self._smooth_bands(disp_x, disp_y, inside, face.reshape(h2, w2), iod / st)
         if st > 1:
             size = (w2 * st, h2 * st)
-            map_x = cv2.resize(map_x, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
-            map_y = cv2.resize(map_y, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
-            # pixels near no moving sample keep the exact identity (resizing clamps at edges)
-            still = cv2.resize(moving.astype(np.uint8), size, interpolation=cv2.INTER_LINEAR)
-            still = cv2.dilate(still, np.ones((3, 3), np.uint8))[:h, :w] == 0
-            gx, gy = self._grid(h, w)
-            map_x[still] = gx[still] + np.float32(x0)
-            map_y[still] = gy[still] + np.float32(y0)
+            disp_x = cv2.resize(disp_x, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
+            disp_y = cv2.resize(disp_y, size, interpolation=cv2.INTER_LINEAR)[:h, :w]
+            # where lips or lids close, the map jumps across the collapsed opening; upsampling
+            # would blend the two sides and show what lies between (teeth, eyes) as a streak:
+            # the triangles round the openings are mapped at every pixel
+            sel = self._seam & active[: len(self.triangles)]
+            if sel.any():
+                stri = self.triangles[sel]
+                stri = stri[np.argsort(~flip[sel], kind="stable")]
+                flat, k, l1, l2 = _rasterize(dst[stri] - off, h, w)
+                if flat.size:
+                    mx, my = _clamped_source((src[stri] - off).astype(np.float32), k, l1, l2)
+                    yi, xi = np.divmod(flat, w)
+                    disp_x[yi, xi] = mx - xi
+                    disp_y[yi, xi] = my - yi
+        gx, gy = self._grid(h, w)
+        map_x = disp_x + gx
+        map_x += np.float32(x0)
+        map_y = disp_y + gy
+        map_y += np.float32(y0)
         out = image.copy()
         out[y0:y1, x0:x1] = cv2.remap(
             image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
         return out, np.vstack([dst, dst0[468:]]), n_flip
+
+    def _smooth_bands(
+        self,
+        disp_x: np.ndarray,
+        disp_y: np.ndarray,
+        inside: np.ndarray,
+        face: np.ndarray,
+        iod: float,
+    ) -> None:
+        """Smooth the outer bands' displacement in place (it is piecewise affine there, which
+        bends straight edges such as a collar at the triangle edges): a Gaussian-blurred field
+        blended in away from the face mesh and from the bands' fixed outer border, so the map
+        stays exactly continuous with the mesh and with the untouched image. ``iod`` in map
+        samples; arrays (h, w) on the map grid."""
+        band = inside & ~face
+        if self.smooth <= 0 or not band.any():
+            return
+        sig = max(1.0, self.smooth * iod)
+        fade = max(1.0, 1.5 * self.smooth * iod)
+        d_face = cv2.distanceTransform((~face).astype(np.uint8), cv2.DIST_L2, 3)
+        d_out = cv2.distanceTransform(inside.astype(np.uint8), cv2.DIST_L2, 3)
+        w = (_smoothstep(d_face[band] / fade) * _smoothstep(d_out[band] / fade)).astype(np.float32)
+        for dsp in (disp_x, disp_y):
+            blur = cv2.GaussianBlur(dsp, (0, 0), sig)
+            dsp[band] += w * (blur[band] - dsp[band])
 
     def patch(
         self,
@@ -365,23 +449,17 @@ class MeshWarp:
             return None
         h, w = y1 - y0, x1 - x0
         off = np.array([x0, y0], dtype=np.float64)
-        ids = np.full((h, w), -1, np.int32)
         flip = self.flipped(src, dst)[select]
         tri = tri[np.argsort(~flip, kind="stable")]
-        dpx = np.round((dst[tri] - off) * 16).astype(np.int32)
-        for k in range(len(tri)):
-            cv2.fillConvexPoly(ids, dpx[k], k, lineType=cv2.LINE_8, shift=4)
-        inside = ids >= 0
-        if not inside.any():
+        flat, k, l1, l2 = _rasterize(dst[tri] - off, h, w)
+        if not flat.size:
             return None
-        aff = _backward_affines(dst[tri] - off, src[tri])
-        xs, ys = self._grid(h, w)
-        map_x = np.zeros((h, w), np.float32)
-        map_y = np.zeros((h, w), np.float32)
-        a = aff[ids[inside]]
-        xi, yi = xs[inside], ys[inside]
-        map_x[inside] = a[:, 0, 0] * xi + a[:, 1, 0] * yi + a[:, 2, 0]
-        map_y[inside] = a[:, 0, 1] * xi + a[:, 1, 1] * yi + a[:, 2, 1]
+        mx, my = _clamped_source(src[tri].astype(np.float32), k, l1, l2)
+        map_x = np.zeros(h * w, np.float32)
+        map_y = np.zeros(h * w, np.float32)
+        inside = np.zeros(h * w, bool)
+        map_x[flat], map_y[flat], inside[flat] = mx, my, True
+        map_x, map_y, inside = map_x.reshape(h, w), map_y.reshape(h, w), inside.reshape(h, w)
         out = cv2.remap(
             image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
@@ -389,77 +467,78 @@ class MeshWarp:
         alpha = _smoothstep(dist / max(feather, 1.0)).astype(np.float32)
         return out, alpha, (x0, y0, x1, y1)
 
-    def _outside_field(
-        self,
-        src: np.ndarray,
-        dst: np.ndarray,
-        off: np.ndarray,
-        h: int,
-        w: int,
-        ring_pts: np.ndarray,
-        ring_shift: np.ndarray | None,
-        iod: float,
-        step: int = 16,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Backward displacement (fx, fy), (h, w) float32, of the skin outside the mesh:
-        interpolated (Shepard) from the hull points (their motion), the ring anchors (fixed or
-        ``ring_shift``) and the region's corners (fixed), tapered to 0 at the region border."""
-        hull_d = dst[self.hull] - off
-        vals_hull = src[self.hull] - dst[self.hull]
-        if ring_shift is not None:
-            ring_d = ring_pts + ring_shift - off
-            vals_ring = -ring_shift
-        else:
-            ring_d = ring_pts - off
-            vals_ring = np.zeros_like(ring_pts)
-        corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], dtype=np.float64)
-        centers = np.vstack([hull_d, ring_d, corners])
-        values = np.vstack([vals_hull, vals_ring, np.zeros((4, 2))])
-        gw = max(2, int(np.ceil((w - 1) / step)) + 1)
-        gh = max(2, int(np.ceil((h - 1) / step)) + 1)
-        gx = np.minimum(np.arange(gw) * step, w - 1).astype(np.float64)
-        gy = np.minimum(np.arange(gh) * step, h - 1).astype(np.float64)
-        xx, yy = np.meshgrid(gx, gy)
-        # Shepard interpolation (inverse distance^3, softened): smooth, no linear solve (small
-        # LAPACK solves stall under a loaded BLAS thread pool)
-        g = np.stack([xx.ravel(), yy.ravel()], axis=1)
-        d2 = ((g[:, None, :] - centers[None, :, :]) ** 2).sum(-1) + (0.05 * iod) ** 2
-        wgt = d2**-1.5
-        fld = ((wgt @ values) / wgt.sum(axis=1, keepdims=True)).reshape(gh, gw, 2)
-        band = max(0.15 * iod, 2.0 * step)
-        dist = np.minimum.reduce([xx, (w - 1) - xx, yy, (h - 1) - yy])
-        fld *= _smoothstep(dist / band)[..., None]
-        full = cv2.resize(
-            fld.astype(np.float32),
-            ((gw - 1) * step + 1, (gh - 1) * step + 1),
-            interpolation=cv2.INTER_LINEAR,
-        )
-        full = full[:h, :w]
-        if full.shape[0] < h or full.shape[1] < w:
-            full = np.pad(
-                full, ((0, h - full.shape[0]), (0, w - full.shape[1]), (0, 0)), mode="edge"
-            )
-        return full[..., 0], full[..., 1]
 
+def _rasterize(
+    d: np.ndarray, h: int, w: int, eps: float = 1e-4
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The samples of an (h, w) grid inside triangles ``d`` ((F, 3, 2) float, grid units: x =
+    column, y = row), vectorised (no per-triangle Python loop).
 
-def _backward_affines(d: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """(F, 3, 2) float32 A with [x, y, 1] @ A = source point, for (F, 3, 2) destination
-    triangles ``d`` and source triangles ``s`` (closed-form, vectorised; degenerate
-    destination triangles get a constant map to their source centroid)."""
+    Returns (flat (M,) int64 sample indices ``y * w + x``, k (M,) triangle of each, l1, l2 (M,)
+    float32 barycentric coordinates of the sample in it), in triangle order (a sample in
+    several triangles, e.g. on a shared edge, appears once per triangle). Samples on an edge
+    (within ``eps``) count as inside, so the union of the triangles has no holes; degenerate
+    (zero-area) triangles cover nothing."""
+    d = np.asarray(d, dtype=np.float64)
     x0, y0 = d[:, 0, 0], d[:, 0, 1]
     ex1, ey1 = d[:, 1, 0] - x0, d[:, 1, 1] - y0
     ex2, ey2 = d[:, 2, 0] - x0, d[:, 2, 1] - y0
     det = ex1 * ey2 - ex2 * ey1
     ok = np.abs(det) > 1e-9
     inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-    f1 = s[:, 1] - s[:, 0]  # (F, 2)
-    f2 = s[:, 2] - s[:, 0]
-    # barycentric (u, v) of (x, y): u = (ey2 dx - ex2 dy) / det, v = (-ey1 dx + ex1 dy) / det
-    ax = (ey2[:, None] * f1 - ey1[:, None] * f2) * inv[:, None]  # d src / dx
-    ay = (-ex2[:, None] * f1 + ex1[:, None] * f2) * inv[:, None]  # d src / dy
-    c = s[:, 0] - ax * x0[:, None] - ay * y0[:, None]
-    c = np.where(ok[:, None], c, s.mean(axis=1))
-    return np.stack([ax, ay, c], axis=1).astype(np.float32)
+    lo = np.maximum(np.ceil(d.min(axis=1) - eps), 0).astype(np.int64)
+    hi = np.floor(d.max(axis=1) + eps).astype(np.int64)
+    hi[:, 0] = np.minimum(hi[:, 0], w - 1)
+    hi[:, 1] = np.minimum(hi[:, 1], h - 1)
+    nx = hi[:, 0] - lo[:, 0] + 1
+    ny = hi[:, 1] - lo[:, 1] + 1
+    n = np.where(ok & (nx > 0) & (ny > 0), nx * ny, 0)
+    total = int(n.sum())
+    empty = np.zeros(0, np.float32)
+    if total == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), empty, empty
+    n32 = n.astype(np.int32)
+    t = np.repeat(np.arange(len(d), dtype=np.int32), n32)
+    local = np.arange(total, dtype=np.int32) - np.repeat((np.cumsum(n) - n).astype(np.int32), n32)
+    ly, lx = np.divmod(local, nx.astype(np.int32)[t])
+    # per-triangle affine coefficients of (l1, l2) in the local box coordinates (float32)
+    bx0 = (lo[:, 0] - x0).astype(np.float32)
+    by0 = (lo[:, 1] - y0).astype(np.float32)
+    a1x, a1y = (ey2 * inv).astype(np.float32), (-ex2 * inv).astype(np.float32)
+    a2x, a2y = (-ey1 * inv).astype(np.float32), (ex1 * inv).astype(np.float32)
+    c1 = a1x * bx0 + a1y * by0
+    c2 = a2x * bx0 + a2y * by0
+    fx = lx.astype(np.float32)
+    fy = ly.astype(np.float32)
+    l1 = a1x[t] * fx + a1y[t] * fy + c1[t]
+    l2 = a2x[t] * fx + a2y[t] * fy + c2[t]
+    e = np.float32(eps)
+    keep = (l1 >= -e) & (l2 >= -e) & (l1 + l2 <= 1.0 + e)
+    t = t[keep]
+    flat = (ly[keep] + lo[t, 1].astype(np.int32)).astype(np.int64) * w + (
+        lx[keep] + lo[t, 0].astype(np.int32)
+    )
+    return flat, t.astype(np.int64), l1[keep], l2[keep]
+
+
+def _clamped_source(
+    src_tri: np.ndarray, k: np.ndarray, l1: np.ndarray, l2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Source positions (x, y), (M,) float32, of samples with barycentric coordinates
+    (l1, l2) (M,) in triangles ``k`` (M,) whose source corners are ``src_tri`` (F, 3, 2).
+    The coordinates are clamped to the triangle first (no negative weight), so a sample never
+    maps outside its source triangle (a sliver's affine extrapolated far away showed as dark
+    dots on the face outline)."""
+    l1 = np.maximum(l1, 0.0)
+    l2 = np.maximum(l2, 0.0)
+    s = l1 + l2
+    over = s > 1.0
+    l1[over] /= s[over]
+    l2[over] /= s[over]
+    st = src_tri[k]
+    mx = st[:, 0, 0] + l1 * (st[:, 1, 0] - st[:, 0, 0]) + l2 * (st[:, 2, 0] - st[:, 0, 0])
+    my = st[:, 0, 1] + l1 * (st[:, 1, 1] - st[:, 0, 1]) + l2 * (st[:, 2, 1] - st[:, 0, 1])
+    return mx, my
 
 
 def _signed_area(tri: np.ndarray) -> np.ndarray:
@@ -573,6 +652,119 @@ class _FrameFeed:
         self._stack.close()
 
 
+class _Prefetch:
+    """Iterate ``items`` in a background thread, ``depth`` items ahead (the decoder releases
+    the GIL, so decoding overlaps the rendering). Use as a context manager; exceptions of the
+    producer re-raise in the consumer."""
+
+    _END = object()
+
+    def __init__(self, items: Any, depth: int = 4) -> None:
+        self._q: queue.Queue[Any] = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(items,), daemon=True)
+        self._thread.start()
+
+    def _run(self, items: Any) -> None:
+        it = iter(items)
+        try:
+            for x in it:
+                while not self._stop.is_set():
+                    try:
+                        self._q.put(x, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if self._stop.is_set():
+                    break
+        except BaseException as exc:  # handed to the consumer
+            self._error = exc
+        finally:
+            close = getattr(it, "close", None)  # a generator's own clean-up
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+            while not self._stop.is_set():
+                try:
+                    self._q.put(self._END, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+
+    def __iter__(self) -> _Prefetch:
+        return self
+
+    def __next__(self) -> Any:
+        x = self._q.get()
+        if x is self._END:
+            if self._error is not None:
+                raise self._error
+            raise StopIteration
+        return x
+
+    def __enter__(self) -> _Prefetch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._q.get_nowait()
+        self._thread.join(timeout=5.0)
+
+
+class _AsyncWriter:
+    """``writer.write`` in a background thread (the H.264 encoder releases the GIL, so
+    encoding overlaps the rendering of the next frames); at most ``depth`` frames queued."""
+
+    def __init__(self, writer: Any, depth: int = 3) -> None:
+        self._writer = writer
+        self._q: queue.Queue[np.ndarray | None] = queue.Queue(depth)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            img = self._q.get()
+            if img is None:
+                return
+            if self.error is None:
+                try:
+                    self._writer.write(img)
+                except BaseException as exc:  # re-raised by write() / the context exit
+                    self.error = exc
+
+    def write(self, img: np.ndarray) -> None:
+        """Queue one (H, W, 3) uint8 frame (not modified afterwards by the caller)."""
+        if self.error is not None:
+            raise self.error
+        self._q.put(img)
+
+    def join(self) -> None:
+        self._q.put(None)
+        self._thread.join()
+
+
+@contextlib.contextmanager
+def _background_writer(writer: Any, timings: Timings) -> Iterator[_AsyncWriter]:
+    """An :class:`_AsyncWriter` over ``writer`` (a ``VideoWriter``); on a normal exit the
+    queued frames are encoded and the file finished, timed as the ``encode`` stage (so the
+    frames/s figures include the encoder's tail)."""
+    aw = _AsyncWriter(writer)
+    try:
+        yield aw
+    except BaseException:
+        aw.join()
+        raise
+    with timings.stage("encode"):
+        aw.join()
+        if aw.error is not None:
+            raise aw.error
+        writer.close()
+
+
 def _read_speech(path: str | Path) -> tuple[np.ndarray, int]:
     from emoshift.media import probe, read_audio
 
@@ -670,17 +862,20 @@ def animate_video(
     from emoshift.face.shading import apply_shading
     from emoshift.media import VideoWriter
 
-    with VideoWriter(
-        out,
-        fps,
-        audio=audio,
-        sr=sr,
-        crf=config.crf,
-        preset=config.preset,
-        inputs=[video_path, speech_path],
-        threads=2,
-    ) as writer:
-        frames = iter(feed)
+    with (
+        VideoWriter(
+            out,
+            fps,
+            audio=audio,
+            sr=sr,
+            crf=config.crf,
+            preset=config.preset,
+            inputs=[video_path, speech_path],
+            threads=2,
+        ) as video_writer,
+        _background_writer(video_writer, timings) as writer,
+        _Prefetch(feed) as frames,
+    ):
         for j in range(n_out):
             with timings.stage("decode"):
                 frame = next(frames)
@@ -978,9 +1173,12 @@ def animate_still(
         ring3[:, :2] += v * 0.6 * iod
         ring3[:, 2] = np.median(cam[:468, 2])
     max_folds = 0
-    with VideoWriter(
-        out, fps, audio=audio, sr=sr, crf=config.crf, preset=config.preset, threads=2
-    ) as writer:
+    with (
+        VideoWriter(
+            out, fps, audio=audio, sr=sr, crf=config.crf, preset=config.preset, threads=2
+        ) as video_writer,
+        _background_writer(video_writer, timings) as writer,
+    ):
         for j in range(n_out):
             with timings.stage("pose"):
                 extra = blink_displacement(q, float(blink[j])) if blink[j] > 0 else None

@@ -81,10 +81,27 @@ def smooth_field(q: np.ndarray, d: np.ndarray, control: np.ndarray | None = None
     return out
 
 
-def close_mouth(q: np.ndarray) -> np.ndarray:
+def close_mouth(q: np.ndarray, *, round_line: float = 0.7) -> np.ndarray:
     """A copy of normalised landmarks ``q`` (478, 3) with the inner lips brought together:
-    the lower lip (inner and outer rows) rises by each column's inner gap."""
+    the lower lip (inner and outer rows) rises by each column's inner gap.
+
+    round_line in [0, 1]: first the upper inner lip moves that far toward a parabola through
+    it and the mouth corners (its outer row by half as much), never below the lower lip. The
+    inner upper lip of a parted smile dips to a point at its centre; the closed lips followed
+    it and read as a "V" (cartoon) mouth; a closed mouth's line is a smooth curve."""
     out = np.array(q, dtype=np.float64, copy=True)
+    r = float(np.clip(round_line, 0.0, 1.0))
+    if r > 0.0:
+        line = out[list(R.LIPS_INNER_UPPER), :2]
+        if np.ptp(line[:, 0]) > 1e-6:
+            coef = np.polyfit(line[:, 0], line[:, 1], 2)
+            fit = np.polyval(coef, out[_IN_UP, 0])
+            target = np.minimum(out[_IN_UP, 1] + r * (fit - out[_IN_UP, 1]), out[_IN_LO, 1])
+            shift = np.minimum(
+                target - out[_IN_UP, 1], np.maximum(out[_IN_LO, 1] - out[_IN_UP, 1], 0.0)
+            )
+            out[_IN_UP, 1] += shift
+            out[_OUT_UP, 1] += 0.5 * shift
     gap = np.maximum(out[_IN_LO, 1] - out[_IN_UP, 1], 0.0)
     out[_IN_LO, 1] -= gap
     out[_OUT_LO, 1] -= gap
@@ -108,7 +125,7 @@ def rest_face(points: np.ndarray, *, quantile: float = 0.2) -> np.ndarray:
     qs = np.stack([FaceFrame.of(pi).to_face(pi) for pi in p[valid]])
     gap = (qs[:, _IN_LO, 1] - qs[:, _IN_UP, 1]).mean(axis=1)
     keep = gap <= np.quantile(gap, quantile) + 1e-9
-    return close_mouth(np.median(qs[keep], axis=0))
+    return close_mouth(np.median(qs[keep], axis=0), round_line=0.0)
 
 
 def neutralize_weights(q: np.ndarray) -> np.ndarray:
