@@ -583,9 +583,11 @@ def _iod_px(points: np.ndarray) -> float:
 
 
 def _mouth_style(spec: EmotionSpec) -> str:
-    from emoshift.face.generate import MOUTH_STYLE
-
-    return MOUTH_STYLE.get(spec.label, "teeth")
+    """Interior of a TALKING mouth: the speaker's own teeth in every emotion (people show
+    their teeth while speaking whatever they feel; a dark cavity reads as a hole). The
+    per-emotion styles of :data:`emoshift.face.generate.MOUTH_STYLE` are for held stills."""
+    del spec
+    return "teeth"
 
 
 def _shade_aus(add: AUs, undo: AUs) -> dict[int, float]:

@@ -386,6 +386,7 @@ def say(
     from emoshift.face.animate import AnimateConfig, animate_still, still_config
     from emoshift.face.generate import generate_still
     from emoshift.face.landmarks import detect_landmarks
+    from emoshift.face.mouth import select_donor
     from emoshift.media import write_audio
     from emoshift.media.image import read_image, write_image
     from emoshift.speech.synthesize import synthesize
@@ -410,7 +411,8 @@ def say(
         still, still_points = generate_still(image, points, cfg.emotion, config=still_config(acfg))
         write_image(folder / "still.png", still)
         np.save(folder / "points.npy", still_points)
-        return {"still": "still.png", "points": "points.npy"}, {}
+        np.save(folder / "source_points.npy", points)
+        return {"still": "still.png", "points": "points.npy", "source_points": "source_points.npy"}, {}
 
     face = run.stage(
         "still",
@@ -452,6 +454,8 @@ def say(
 
         still = read_image(face.path("still"))
         points = np.load(face.path("points"))
+        # the photo's own mouth (teeth, if it shows them) textures the talking mouth
+        donor = select_donor([image], np.load(face.path("source_points"))[None])
         audio = read_audio(speech.path("speech"), sr=AUDIO_SR)
         phones = json.loads(speech.path("phones").read_text())
         animate_still(
@@ -464,8 +468,9 @@ def say(
             folder / "video.mp4",
             fps=cfg.fps,
             config=acfg,
+            donor=donor,
         )
-        return {"video": "video.mp4"}, {}
+        return {"video": "video.mp4"}, {"donor": donor is not None}
 
     anim = run.stage(
         "animate",
