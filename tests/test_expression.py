@@ -15,6 +15,7 @@ from emoshift.face.expression import (
     _features,
     au_displacements,
     au_displacements_normalized,
+    close_lips,
     estimate_aus,
     neutral_reference,
 )
@@ -217,3 +218,36 @@ def test_sample_frames_seeded_open_eyes_frontal(clip: tuple[np.ndarray, FaceTrac
     for top, bot in (regions.RIGHT_EYE_TOP_BOTTOM, regions.LEFT_EYE_TOP_BOTTOM):
         pts[shut, top, 1] = pts[shut, bot, 1]
     assert set(sample_frames(pts, 2, seed=0).tolist()) == {10, 50}
+
+
+def test_close_lips_shuts_a_talking_mouth_monotonically(clip: tuple[np.ndarray, FaceTrack]) -> None:
+    _frames, track = clip
+    q_all = [FaceFrame.of(p).to_face(p) for p in track.points if np.isfinite(p).all()]
+    q = max(q_all, key=lambda qq: qq[14, 1] - qq[13, 1])  # the widest-open mouth of the clip
+    gap0 = q[14, 1] - q[13, 1]
+    assert gap0 > 0.03  # a talking clip opens its mouth
+    up, lo = list(regions.LIPS_INNER_UPPER[1:-1]), list(regions.LIPS_INNER_LOWER[1:-1])
+    gaps = []
+    for amount in (0.0, 0.5, 1.0):
+        d = close_lips(q, np.zeros((478, 2)), amount)
+        y = q[:, 1] + d[:, 1]
+        gaps.append(float(np.max(y[lo] - y[up])))
+    assert gaps[0] > gaps[1] > gaps[2]
+    assert gaps[2] < 0.01  # shut (lips touching)
+    # the lower lip (the jaw) does most of the moving, the chin follows it up
+    d = close_lips(q, np.zeros((478, 2)), 1.0)
+    assert -d[14, 1] > 2.0 * d[13, 1] > 0.0
+    assert d[18, 1] < 0.0
+
+
+def test_anger_shuts_the_mouth_and_keeps_strong_brows(clip: tuple[np.ndarray, FaceTrack]) -> None:
+    frames, track = clip
+    ok = [i for i in range(len(frames)) if np.isfinite(track.points[i]).all()]
+    i = max(ok, key=lambda k: track.points[k, 14, 1] - track.points[k, 13, 1])
+    img, pts = frames[i], track.points[i]
+    iod = float(inter_ocular(pts))
+    _out, dst, info = generate_still_info(img, pts, EmotionSpec(Emotion.ANGER, 1.0))
+    assert info.jacobian_min > 0.0
+    assert (dst[14, 1] - dst[13, 1]) < 0.5 * (pts[14, 1] - pts[13, 1])
+    brows = list(regions.RIGHT_BROW) + list(regions.LEFT_BROW)
+    assert float(np.mean(dst[brows, 1] - pts[brows, 1])) > 0.1 * iod  # lowered, not shrunk away

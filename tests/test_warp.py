@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from emoshift.face import regions
-from emoshift.face.expression import CONTROL
+from emoshift.face.au import AUs
+from emoshift.face.expression import CONTROL, au_displacements
 from emoshift.face.landmarks import detect_landmarks, inter_ocular
 from emoshift.face.warp import (
     ThinPlateSpline,
@@ -102,11 +103,33 @@ def test_folding_request_is_shrunk(face: tuple[np.ndarray, np.ndarray]) -> None:
     dst = pts.copy()
     # drag the upper inner lip far below the lower lip: the map would fold
     dst[list(regions.LIPS_INNER_UPPER[1:-1]), 1] += 0.6 * iod
+    brows = list(regions.RIGHT_BROW) + list(regions.LEFT_BROW)
+    dst[brows, 1] -= 0.08 * iod  # a harmless brow raise far from the fold
     res = warp_face(image, pts, dst, control=CONTROL)
     assert res.scale < 1.0
-    assert res.jacobian_min >= WarpConfig().min_jacobian
+    assert res.jacobian_min > 0.0
     moved = (
         res.dst_points[list(regions.LIPS_INNER_UPPER[1:-1]), 1]
         - pts[list(regions.LIPS_INNER_UPPER[1:-1]), 1]
     )
-    assert np.allclose(moved, 0.6 * iod * res.scale, atol=1e-3)
+    assert (moved >= 0.6 * iod * res.scale - 1e-3).all()
+    lip_kept = moved / (0.6 * iod)
+    brow_kept = (res.dst_points[brows, 1] - pts[brows, 1]) / (-0.08 * iod)
+    assert lip_kept.max() < 0.5  # the folding lip gave way
+    assert brow_kept.min() >= lip_kept.min()  # and the far brows no more than it
+
+
+def test_local_fold_leaves_far_points_whole(face: tuple[np.ndarray, np.ndarray]) -> None:
+    """A mouth opened wide (a would-be fold round the lips) must not weaken the brows."""
+    image, pts = face
+    iod = float(inter_ocular(pts))
+    brows = list(regions.RIGHT_BROW) + list(regions.LEFT_BROW)
+    dst = pts.copy()
+    # a strong jaw drop (AU26 x1.7, the surprise setting) plus a brow raise
+    dst[:, :2] += au_displacements(pts, AUs.both({26: 1.7, 25: 0.8, 2: 1.0}))
+    res = warp_face(image, pts, dst, control=CONTROL)
+    assert res.jacobian_min > 0.0
+    kept = (res.dst_points[brows, 1] - pts[brows, 1]) / (dst[brows, 1] - pts[brows, 1])
+    assert kept.min() > 0.95
+    opened = res.dst_points[14, 1] - res.dst_points[13, 1]
+    assert opened > 0.25 * iod  # and the mouth does open wide

@@ -292,7 +292,7 @@ def _au_field(au: int, q: np.ndarray) -> np.ndarray:
         f.add(_LOWER_OUTER, 0.0, 0.03, 0.3 + 0.7 * central)
         f.add(_CHIN, 0.0, 0.01, f.near(_LOWER_OUTER, 0.2))
     elif au == 26:  # jaw drop: x1.5 (the chin outline stays: identity)
-        wl = 0.35 + 0.65 * central
+        wl = 0.2 + 0.8 * central**1.5  # tapered toward the corners: no hourglass sides
         f.add(_LOWER_INNER, 0.0, 0.16, wl)
         f.add(_LOWER_OUTER, 0.0, 0.14, wl)
         f.add(_CORNERS, -out * 0.03, 0.04, 1.0)  # a dropped jaw narrows the mouth
@@ -363,14 +363,17 @@ def au_displacements_normalized(
     config: ExpressionConfig = ExpressionConfig(),
     *,
     undo: AUs | None = None,
+    close: float = 0.0,
 ) -> np.ndarray:
     """(478, 2) displacement in IOD units (face frame) for AU intensities ``aus`` on face ``q``.
 
     q: (478, 3) normalised landmarks (:meth:`FaceFrame.to_face`). ``undo``: AU intensities
     to remove (e.g. the source's own, from :func:`estimate_aus`, times the relax share);
     they are applied negated at the fields' unit gain (as they were estimated), whatever
-    ``config.gain``. Caps apply per region, then lips are kept from crossing and the skin
-    round the lips follows them.
+    ``config.gain``. ``close`` in [0, 1]: the share of the remaining inner-lip gap to close
+    afterwards (a talking mouth shut for a closed-mouth expression; see :func:`close_lips`).
+    Caps apply per region, then lips are kept from crossing and the skin round the lips
+    follows them.
     """
     wr, wl = _side_weights(q)
     d = np.zeros((N, 2))
@@ -392,11 +395,47 @@ def au_displacements_normalized(
         cap = config.caps.get(name)
         if cap:
             d[idx] = soft_cap(d[idx], cap)
+    if close > 0.0:
+        d = close_lips(q, d, close)
     d = _drag_skin(q, d)
     d = _keep_lip_order(q, d)
     d[_IDENTITY] = 0.0
     d[_IRISES] = 0.0
     return d
+
+
+CLOSED_GAP = 0.006
+"""Inner-lip gap (IOD) left by :func:`close_lips` at ``amount`` 1: lips touching."""
+
+
+def close_lips(q: np.ndarray, d: np.ndarray, amount: float) -> np.ndarray:
+    """Shut a parted mouth by ``amount`` in [0, 1] of its remaining inner-lip gap.
+
+    q: (478, 3) normalised landmarks; d: (478, 2) displacements so far (IOD). The gap left
+    after ``d`` (face-frame y, per inner-lip pair, beyond :data:`CLOSED_GAP`) closes by
+    ``amount``: the lower lip (the jaw) rises by 75% of it, the upper lip comes down by 25%;
+    each outer lip point follows its inner partner and the chin follows the lower lip. The gap is measured on the face itself, so
+    the closure is exact whatever the source's mouth opening; ``amount`` is linear (monotonic).
+    """
+    a = float(min(1.0, max(0.0, amount)))
+    if a <= 0.0:
+        return d
+    out = d.copy()
+    y = q[:, 1] + d[:, 1]
+    up, lo = _INNER_PAIRS
+    shut = a * np.maximum(y[lo] - y[up] - CLOSED_GAP, 0.0)
+    outer_u, inner_u = _OUTER_UPPER_PAIRS
+    outer_l, inner_l = _OUTER_LOWER_PAIRS
+    out[inner_u, 1] += 0.25 * shut
+    out[outer_u, 1] += 0.25 * shut
+    out[inner_l, 1] -= 0.75 * shut
+    out[outer_l, 1] -= 0.75 * shut
+    # the chin rides up with the jaw (fading with the distance from the lower lip)
+    lip = q[outer_l, :2]
+    d2 = ((q[_CHIN, None, :2] - lip[None]) ** 2).sum(-1)
+    w = np.exp(-0.5 * d2 / 0.2**2)
+    out[_CHIN, 1] -= 0.75 * (w @ shut) / np.maximum(w.sum(axis=1), 1e-9) * w.max(axis=1)
+    return out
 
 
 _DRAG_SKIN = np.setdiff1d(_idx(_CHEEKS, _NASOLABIAL, _CHIN, _PHILTRUM), _IDENTITY)
@@ -455,15 +494,17 @@ def au_displacements(
     config: ExpressionConfig = ExpressionConfig(),
     *,
     undo: AUs | None = None,
+    close: float = 0.0,
 ) -> np.ndarray:
     """Pixel displacements (478, 2) float32 (dx, dy) of the landmarks for AU intensities ``aus``.
 
     points: (478, 3) float32 pixel landmarks of the source face. The fields are built in the
     face-normalised frame (scaled by the IOD, rotated with the head pose) and mapped back.
-    ``undo``: AU intensities to remove (see :func:`au_displacements_normalized`).
+    ``undo``: AU intensities to remove; ``close``: share of the inner-lip gap to shut (see
+    :func:`au_displacements_normalized`).
     """
     frame = FaceFrame.of(points)
-    d = au_displacements_normalized(frame.to_face(points), aus, config, undo=undo)
+    d = au_displacements_normalized(frame.to_face(points), aus, config, undo=undo, close=close)
     return frame.displacement_to_image(d).astype(np.float32)
 
 

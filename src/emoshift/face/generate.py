@@ -36,14 +36,38 @@ MouthStyle = Literal["teeth", "cavity", "lower_teeth"]
 MOUTH_STYLE: dict[Emotion, MouthStyle] = {
     Emotion.HAPPINESS: "teeth",
     Emotion.DISGUST: "teeth",
-    Emotion.SURPRISE: "cavity",
+    Emotion.SURPRISE: "lower_teeth",
     Emotion.FEAR: "lower_teeth",
     Emotion.ANGER: "cavity",
     Emotion.SADNESS: "cavity",
     Emotion.CONTEMPT: "cavity",
     Emotion.NEUTRAL: "teeth",
 }
-"""What shows inside a parted mouth per emotion (visible upper teeth pushed surprise to fear)."""
+"""What shows inside a parted mouth per emotion (visible upper teeth pushed surprise to fear;
+lower teeth only raised surprise's FER top-1 from 0.80 to 0.88 over the cavity on the tuning
+frames, seeds 1 and 2)."""
+
+CLOSED_MOUTH: dict[Emotion, float] = {
+    Emotion.ANGER: 1.0,
+    Emotion.SADNESS: 1.0,
+}
+"""Share of a talking mouth's inner-lip gap each emotion shuts at intensity 1 (times the
+squared intensity and the emotion's mixture weight, see :func:`closing`): pressed-lip anger
+(AU23 + 24) is a closed-mouth expression; for sadness the FER is indifferent (top-1 0.50 either
+way on the tuning frames, seeds 1 and 2) but a talking slit bent down by AU15 was painted as
+dark crescents at the mouth corners."""
+
+
+def closing(spec: EmotionSpec) -> float:
+    """Share of the inner-lip gap to close for ``spec``: weight x intensity^2, in 0..1.
+
+    Squared like the relaxing of the source's own expression (:func:`target_aus`): shutting the
+    talking mouth must not outpace the new expression at low intensity (it took away the
+    source's own mouth cue first). Continuous and non-decreasing in the intensity.
+    """
+    w = sum(float(v) * CLOSED_MOUTH.get(e, 0.0) for e, v in spec.weights.items())
+    k = float(spec.intensity)
+    return float(min(1.0, max(0.0, w * k * k)))
 
 
 @dataclass(frozen=True)
@@ -144,7 +168,7 @@ def generate_still_info(
     aus = add + undo.scaled(-1.0)
     if add.is_zero() and undo.is_zero():
         return image.copy(), src.copy(), StillInfo(aus, 1.0, 1.0, (0, 0, 0, 0), False, False)
-    disp = au_displacements(src, add, config.expression, undo=undo)
+    disp = au_displacements(src, add, config.expression, undo=undo, close=closing(spec))
     dst = src.copy()
     dst[:, :2] += disp
     res = warp_face(image, src, dst, control=CONTROL, config=config.warp)

@@ -318,8 +318,9 @@ def apply_shading(
     """Add the shading cues of active action units to a face.
 
     image: (H, W, 3) uint8 RGB (normally after the expression warp); points: its (478, 3)
-    landmarks; aus: {FACS AU number: intensity in [0, 1]} (missing AUs are 0; AUs without a
-    cue are ignored). max_darken: cap (fraction of luminance, 0..1) of the summed darkening.
+    landmarks; aus: {FACS AU number: intensity} (missing AUs are 0; AUs without a cue are
+    ignored; values are clipped to [0, 1], so an exaggerated AU such as surprise's AU2 at 1.7
+    shades like a full one). max_darken: cap (fraction of luminance, 0..1) of the summed darkening.
 
     Returns a new (H, W, 3) uint8 RGB frame, or ``image`` itself when no cue is active (all
     relevant AUs zero) or the landmarks are missing. Only skin pixels inside the face oval
@@ -327,6 +328,7 @@ def apply_shading(
     """
     if not 0.0 <= max_darken <= 1.0:
         raise ValueError(f"max_darken must be in [0, 1], got {max_darken}")
+    aus = {k: float(np.clip(v, 0.0, 1.0)) for k, v in aus.items()}
     p = np.asarray(points, dtype=np.float32)
     if p.shape != (regions.N_POINTS, 3) or not np.isfinite(p[:, :2]).all():
         return image
