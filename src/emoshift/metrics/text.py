@@ -12,13 +12,28 @@ from emoshift.errors import ConfigError
 _PUNCT = re.compile(r"[^\w\s']|_")
 
 
+_NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+_BRITISH = re.compile(r"is(e|es|ed|ing|ation|ations)$")
+
+
 def normalize_text(text: str) -> list[str]:
     """Lower-case, Unicode-normalise (NFKC, curly quotes to straight), drop punctuation except
     apostrophes inside words ("don't" stays one word, "'quoted'" loses its quotes), split on
-    whitespace. Hyphens and slashes separate words ("well-known" -> "well", "known")."""
+    whitespace. Hyphens and slashes separate words ("well-known" -> "well", "known"). Like
+    Whisper's English normaliser: 0..20 become words ("9" -> "nine"), "%" becomes "percent",
+    British -ise/-isation is spelt -ize/-ization."""
     t = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("\u2018", "'")
-    t = _PUNCT.sub(" ", t)
-    return [w.strip("'") for w in t.split() if w.strip("'")]
+    t = _PUNCT.sub(" ", t.replace("%", " percent "))
+    out = []
+    for w in t.split():
+        w = w.strip("'")
+        if w.isdigit() and int(w) <= 20:
+            w = _NUMBERS[int(w)]
+        elif len(w) > 6:
+            w = _BRITISH.sub(r"iz\1", w)
+        if w:
+            out.append(w)
+    return out
 
 
 @dataclass(frozen=True)

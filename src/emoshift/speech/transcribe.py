@@ -256,62 +256,16 @@ def transcribe(audio: np.ndarray, sr: int = SAMPLE_RATE, *, model: str = "base")
     return get_transcriber(model).transcribe(audio, sr)
 
 
-_NUMBERS = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-]
-
-
-_BRITISH = __import__("re").compile(r"is(e|es|ed|ing|ation|ations)$")
-
-
 def normalize_words(text: str) -> list[str]:
-    """Lower-case words for WER: punctuation dropped, hyphens split, 0..20 as words,
-    "%" as "percent", British -ise/-isation spelt -ize/-ization (as Whisper's normaliser)."""
-    import re
+    """Words for WER (see :func:`emoshift.metrics.text.normalize_text`)."""
+    from emoshift.metrics.text import normalize_text
 
-    text = text.lower().replace("%", " percent").replace("-", " ").replace("’", "'")
-    out = []
-    for w in re.findall(r"[a-z0-9']+", text):
-        w = w.strip("'")
-        if w.isdigit() and int(w) <= 20:
-            w = _NUMBERS[int(w)]
-        w = _BRITISH.sub(r"iz\1", w) if len(w) > 6 else w
-        if w:
-            out.append(w)
-    return out
+    return normalize_text(text)
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
-    """(substitutions + deletions + insertions) / reference words, after
-    :func:`normalize_words`. 0 is perfect; can exceed 1."""
-    ref, hyp = normalize_words(reference), normalize_words(hypothesis)
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    prev = np.arange(len(hyp) + 1)
-    for i, r in enumerate(ref, 1):
-        cur = np.empty_like(prev)
-        cur[0] = i
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return float(prev[-1]) / len(ref)
+    """WER of ``hypothesis`` against ``reference`` (:func:`emoshift.metrics.text.wer`):
+    (substitutions + deletions + insertions) / reference words; 0 is perfect."""
+    from emoshift.metrics.text import wer
+
+    return wer(reference, hypothesis)
