@@ -17,7 +17,13 @@ from emoshift.errors import EmoshiftError
 COMMANDS: tuple[str, ...] = (
     "shift",
     "say",
+    "speech",
+    "face",
+    "animate",
     "info",
+    "recognize",
+    "evaluate",
+    "experiment",
 )
 
 DESCRIPTION = """\
