@@ -105,3 +105,11 @@ def _ignores_permissions(folder: Path) -> bool:
         return False
     (folder / "probe").unlink()
     return True
+
+
+def test_atomic_files_get_normal_permissions(tmp_path):
+    from emoshift.fileio import FILE_MODE, write_text_atomic
+
+    path = write_text_atomic(tmp_path / "r.md", "report")
+    assert path.stat().st_mode & 0o777 == FILE_MODE
+    assert FILE_MODE & 0o044  # readable by group/others under the usual umask

@@ -15,6 +15,11 @@ from typing import Any
 
 from emoshift.errors import OutputError
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
+"""Mode of files we write (mkstemp would leave them 0600, unreadable to others)."""
+
 
 def sha256_file(path: str | Path, limit: int | None = None) -> str:
     """Hex SHA-256 of a file (of its first ``limit`` bytes if given)."""
@@ -95,6 +100,7 @@ def atomic_path(dest: str | Path, suffix: str | None = None) -> Iterator[Path]:
         raise OutputError(f"cannot write in {dest.parent}: {exc.strerror}") from None
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, FILE_MODE)
     try:
         yield tmp_path
         os.replace(tmp_path, dest)
