@@ -256,31 +256,10 @@ def evaluate_videos(
     Returns:
         :class:`EvaluationResult`.
     """
-    from emoshift.media import probe
-
-    emo = to_emotion(emotion)
-    if emo not in FER7:
-        raise ConfigError(
-            f"the face recogniser has no {emo.value} class (it knows {', '.join(e.value for e in FER7)}); "
-            "choose one of those as the evaluation target"
-        )
-    if config.window < 1:
-        raise ConfigError(f"--window must be >= 1 frame, got {config.window}")
+    emo = check_target(emotion, config)
     tm = timings if timings is not None else Timings()
-    with tm.stage("probe"):
-        io = probe(original, need_video=True)
-        ig = probe(generated, need_video=True)
-    same_grid = io.n_frames == ig.n_frames and io.width == ig.width and io.height == ig.height
-    if same_grid:
-        idx = _sample_indices(int(io.n_frames or 0), config.quality_frames)
-        kw_o: dict[str, Any] = {"sample_indices": idx}
-        kw_g: dict[str, Any] = {"sample_indices": idx}
-    else:
-        dur = min(io.video_duration or io.duration, ig.video_duration or ig.duration)
-        k = max(1, config.quality_frames)
-        times = [(i + 0.5) * dur / k for i in range(k)]
-        kw_o = {"sample_times": times}
-        kw_g = {"sample_times": times}
+    same_grid, kw = plan_samples(original, generated, config, tm)
+    kw_o, kw_g = kw, kw
     jobs = [(original, kw_o, "original"), (generated, kw_g, "generated")]
     sub = [Timings(), Timings()]
     if config.parallel:
@@ -296,6 +275,58 @@ def evaluate_videos(
     for s in sub:
         for k_, v in s.seconds.items():
             tm.add(k_, v)
+    return finish_evaluation(original, generated, emo, config, a_o, a_g, same_grid, tm)
+
+
+def check_target(emotion: Emotion | str, config: EvaluateConfig) -> Emotion:
+    """The target as an :class:`Emotion`; :class:`ConfigError` if the FER cannot score it or
+    the smoothing window is not positive."""
+    emo = to_emotion(emotion)
+    if emo not in FER7:
+        raise ConfigError(
+            f"the face recogniser has no {emo.value} class (it knows {', '.join(e.value for e in FER7)}); "
+            "choose one of those as the evaluation target"
+        )
+    if config.window < 1:
+        raise ConfigError(f"--window must be >= 1 frame, got {config.window}")
+    return emo
+
+
+def plan_samples(
+    original: str | Path, generated: str | Path, config: EvaluateConfig, tm: Timings
+) -> tuple[bool, dict[str, Any]]:
+    """Probe both videos and choose the frames the quality metrics compare.
+
+    Returns ``(same_grid, kw)``: ``same_grid`` when both have the same frame count and size
+    (pairs by index, ``kw = {"sample_indices": [...]}``); otherwise pairs at equal times
+    (``kw = {"sample_times": [...]}`` in seconds). ``kw`` goes to :func:`analyse_video`.
+    """
+    from emoshift.media import probe
+
+    with tm.stage("probe"):
+        io = probe(original, need_video=True)
+        ig = probe(generated, need_video=True)
+    same_grid = io.n_frames == ig.n_frames and io.width == ig.width and io.height == ig.height
+    if same_grid:
+        return True, {
+            "sample_indices": _sample_indices(int(io.n_frames or 0), config.quality_frames)
+        }
+    dur = min(io.video_duration or io.duration, ig.video_duration or ig.duration)
+    k = max(1, config.quality_frames)
+    return False, {"sample_times": [(i + 0.5) * dur / k for i in range(k)]}
+
+
+def finish_evaluation(
+    original: str | Path,
+    generated: str | Path,
+    emo: Emotion,
+    config: EvaluateConfig,
+    a_o: VideoAnalysis,
+    a_g: VideoAnalysis,
+    same_grid: bool,
+    tm: Timings,
+) -> EvaluationResult:
+    """Compare two analysed videos (:func:`compare`) into an :class:`EvaluationResult`."""
     with tm.stage("metrics"):
         metrics, curves = compare(a_o, a_g, emo, config, same_grid, tm)
     return EvaluationResult(

@@ -13,10 +13,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 from pathlib import Path
-from typing import Any
 
-from emoshift.emotion import FER7, Emotion, to_emotion
-from emoshift.errors import ConfigError
+from emoshift.emotion import Emotion
 from emoshift.evaluate import EvaluateConfig, EvaluationResult, VideoAnalysis
 from emoshift.timing import Timings
 
@@ -57,47 +55,22 @@ def evaluate_against_source(
         ConfigError: for a target the face recogniser cannot score, or a bad window.
         NoFaceError / media errors: as :func:`~emoshift.evaluate.evaluate_videos`.
     """
-    from emoshift.evaluate import analyse_video, compare
+    from emoshift.evaluate import analyse_video, check_target, finish_evaluation, plan_samples
     from emoshift.media import probe, read_frames
 
     config = config if config is not None else EvaluateConfig()
-    emo = to_emotion(emotion)
-    if emo not in FER7:
-        raise ConfigError(f"the face recogniser has no {emo.value} class; EDD cannot be measured")
-    if config.window < 1:
-        raise ConfigError(f"window must be >= 1 frame, got {config.window}")
+    emo = check_target(emotion, config)
     tm = Timings()
-    with tm.stage("probe"):
-        io = probe(original, need_video=True)
-        ig = probe(generated, need_video=True)
-    same_grid = io.n_frames == ig.n_frames and io.width == ig.width and io.height == ig.height
-    n_o = int(io.n_frames or 0)
-    kw: dict[str, Any]
+    same_grid, kw = plan_samples(original, generated, config, tm)
     if same_grid:
-        idx = _sample_indices(n_o, config.quality_frames)
-        kw = {"sample_indices": idx}
-        keep = idx
+        keep = list(kw["sample_indices"])
     else:
-        dur = min(io.video_duration or io.duration, ig.video_duration or ig.duration)
-        k = max(1, config.quality_frames)
-        times = [(i + 0.5) * dur / k for i in range(k)]
-        kw = {"sample_times": times}
-        fps_o = float(io.fps or 25.0)
-        keep = sorted({max(0, min(round(t * fps_o), max(n_o - 1, 0))) for t in times})
+        info = probe(original)
+        n_o, fps_o = int(info.n_frames or 0), float(info.fps or 25.0)
+        keep = sorted({max(0, min(round(t * fps_o), max(n_o - 1, 0))) for t in kw["sample_times"]})
     with tm.stage("original (cached analysis)"):
         base = _source_analysis(str(original), original_sha256, config)
         frames = read_frames(original, keep) if keep else []
         a_o = dataclasses.replace(base, samples=dict(zip(keep, frames)))
     a_g = analyse_video(generated, config=config, timings=tm, label="generated", **kw)
-    with tm.stage("metrics"):
-        metrics, curves = compare(a_o, a_g, emo, config, same_grid, tm)
-    return EvaluationResult(
-        original=Path(original),
-        generated=Path(generated),
-        emotion=emo,
-        window=config.window,
-        metrics=metrics,
-        curves=curves,
-        fps={"original": a_o.fps, "generated": a_g.fps},
-        timings=tm.as_dict(),
-    )
+    return finish_evaluation(original, generated, emo, config, a_o, a_g, same_grid, tm)
