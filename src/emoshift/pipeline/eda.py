@@ -198,11 +198,17 @@ class EDAPipeline:
             idx = sample_frames(track, cfg.n_stills, seed=cfg.seed)
             frames = read_frames(video, idx)
             donor_idx = donor_candidates(track.points)
-            donor = select_donor(read_frames(video, donor_idx), track.points[donor_idx]) if len(donor_idx) else None
+            donor = (
+                select_donor(read_frames(video, donor_idx), track.points[donor_idx])
+                if len(donor_idx)
+                else None
+            )
             reference = neutral_reference(track.points)
             files = {}
             for k, (i, frame) in enumerate(zip(idx, frames)):
-                still, _ = generate_still(frame, track.points[i], cfg.emotion, donor=donor, reference=reference)
+                still, _ = generate_still(
+                    frame, track.points[i], cfg.emotion, donor=donor, reference=reference
+                )
                 name = f"still_{k}_frame{i}.png"
                 write_image(folder / name, still)
                 write_image(folder / f"source_{k}_frame{i}.png", frame)
@@ -283,9 +289,7 @@ class EDAPipeline:
                 stills = [st.folder / f for f in st.files.values()]
             anim = self.animate(run, video, track, speech, audio)
             copy_atomic(anim.path("video"), output)
-        run.extra["output"] = str(output)
-        run.extra["wall_seconds"] = round(time.perf_counter() - t0, 3)
-        run.write_manifest()
+        _record_output(run, output, t0)
         return ShiftResult(
             output=output,
             run_dir=run.root,
@@ -294,9 +298,23 @@ class EDAPipeline:
             rewritten=s2s.rewritten_text if s2s else "",
             speech=speech.path("audio") if speech else None,
             stills=stills,
-            timings={k: s.seconds for k, s in run.stages.items()},
-            cached={k: s.cached for k, s in run.stages.items()},
+            **_stage_times(run),
         )
+
+
+def _record_output(run: RunFolder, output: Path, t0: float) -> None:
+    """Note the delivered output and the run's wall time in the manifest."""
+    run.extra["output"] = str(output)
+    run.extra["wall_seconds"] = round(time.perf_counter() - t0, 3)
+    run.write_manifest()
+
+
+def _stage_times(run: RunFolder) -> dict[str, dict[str, Any]]:
+    """``timings`` and ``cached`` per stage, for :class:`ShiftResult`."""
+    return {
+        "timings": {k: s.seconds for k, s in run.stages.items()},
+        "cached": {k: s.cached for k, s in run.stages.items()},
+    }
 
 
 def default_run_dir(output: Path, video_hash: str, cfg: ShiftConfig) -> Path:
@@ -412,7 +430,11 @@ def say(
         write_image(folder / "still.png", still)
         np.save(folder / "points.npy", still_points)
         np.save(folder / "source_points.npy", points)
-        return {"still": "still.png", "points": "points.npy", "source_points": "source_points.npy"}, {}
+        return {
+            "still": "still.png",
+            "points": "points.npy",
+            "source_points": "source_points.npy",
+        }, {}
 
     face = run.stage(
         "still",
@@ -478,9 +500,7 @@ def say(
         anim_body,
     )
     copy_atomic(anim.path("video"), output)
-    run.extra["output"] = str(output)
-    run.extra["wall_seconds"] = round(time.perf_counter() - t0, 3)
-    run.write_manifest()
+    _record_output(run, output, t0)
     return ShiftResult(
         output=output,
         run_dir=run.root,
@@ -489,8 +509,7 @@ def say(
         rewritten=str(speech.data.get("text", text)),
         speech=speech.path("speech"),
         stills=[face.path("still")],
-        timings={k: s.seconds for k, s in run.stages.items()},
-        cached={k: s.cached for k, s in run.stages.items()},
+        **_stage_times(run),
     )
 
 
@@ -508,7 +527,10 @@ def warm_up(tts: str | None = None) -> dict[str, float]:
     steps = {
         "whisper": lambda: get_transcriber(),
         "tts": lambda: get_synthesizer(tts).synthesize("Hello.", parse_emotion("neutral")),
-        "text_recognizer": lambda: (embed(["warm up"]), load_text_recognizer().predict(["warm up"])),
+        "text_recognizer": lambda: (
+            embed(["warm up"]),
+            load_text_recognizer().predict(["warm up"]),
+        ),
         "face_mesh": lambda: FaceMeshTracker(static_image_mode=True).close(),
         "fer": lambda: load_face_recognizer(),
     }
