@@ -108,6 +108,21 @@ def test_piper_speaks_with_emotion():
     assert q75(happy) > 1.2 * q75(neutral)
 
 
+def test_piper_is_reproducible_with_a_seed():
+    from emoshift.speech.tts_piper import load_voice
+
+    def first_call(seed: int) -> np.ndarray:
+        load_voice.cache_clear()
+        tts = SYNTHESIZERS.create("piper", phones=False, seed=seed)
+        return tts.synthesize("Good morning.", EmotionSpec(Emotion.NEUTRAL, 0.5), seed=seed).audio
+
+    a, b = first_call(7), first_call(7)
+    assert a.shape == b.shape and np.array_equal(a, b)
+    c = first_call(8)
+    assert c.shape != a.shape or not np.array_equal(a, c)
+    load_voice.cache_clear()
+
+
 # --- ElevenLabs-style HTTP backend against a local stand-in server ------------------------------
 class _StandIn(BaseHTTPRequestHandler):
     """Speaks the ElevenLabs text-to-speech protocol; the voice is espeak-ng."""

@@ -462,7 +462,9 @@ def parse_emotion(text: str | Emotion | EmotionSpec, intensity: float | None = N
                 found.append(emo)
         i += 1
     if not found:
-        raise UnknownEmotionError(f"unknown emotion {text!r} (no emotion word in it); valid: {valid_names()}")
+        raise UnknownEmotionError(
+            f"unknown emotion {text!r} (no emotion word in it); valid: {valid_names()}"
+        )
     level = intensity if intensity is not None else explicit
     if level is None and found == [Emotion.NEUTRAL] and boost == 0 and dampen is None:
         level = 1.0  # plain "neutral": remove the source's expression completely

