@@ -249,3 +249,15 @@ def test_llm_assets_checks(tmp_path) -> None:
     except importlib.metadata.PackageNotFoundError:
         with pytest.raises(BackendError, match="make llm"):
             llm_assets.part_file(1)
+
+
+def test_degree_adverbs_fit_their_adjective() -> None:
+    """No emotion adverb on a plain descriptive adjective ("heartbreakingly new car") and no
+    "so" before an adjective that modifies a noun ("the so big house")."""
+    for emo in (E for E in Emotion if E not in (Emotion.NEUTRAL, Emotion.CONTEMPT)):
+        spec = EmotionSpec(emo, 1.0)
+        for c in generate_candidates("I bought a new car last week.", spec, 12, seed=1):
+            assert not re.search(r"\b(?:\w+ly|so|damn) new\b", c), c
+        for c in generate_candidates("It is a big house with a small garden.", spec, 12, seed=1):
+            assert not re.search(r"\b(?:a|an|the|so) so \w+ (?:house|garden)\b", c), c
+            assert not re.search(r"\bso (?:big|small) (?:house|garden)\b", c), c

@@ -250,6 +250,79 @@ EMO_ADVERBS: dict[Emotion, tuple[tuple[str, ...], ...]] = {
     E.CONTEMPT: (("laughably",), ("laughably", "pathetically"), ("pathetically", "ridiculously")),
 }
 
+# Descriptive adjectives that take a plain degree adverb ("really close") but read wrong
+# after an emotion-bearing one ("heartbreakingly new car", "alarmingly able"): left alone.
+DESCRIPTIVE_ADJ = frozenset(
+    [
+        "able",
+        "certain",
+        "common",
+        "different",
+        "early",
+        "late",
+        "likely",
+        "unlikely",
+        "new",
+        "old",
+        "young",
+        "normal",
+        "open",
+        "possible",
+        "ready",
+        "real",
+        "similar",
+        "sure",
+        "true",
+        "close",
+        "clear",
+        "full",
+        "empty",
+        "light",
+        "interesting",
+        "useful",
+        "careful",
+        "important",
+    ]
+)
+
+# Words after an adjective that show it is predicative ("is so good today"), where "so" fits;
+# any other word after it is taken as the noun it modifies, where "so" does not ("a so good
+# film" -> "a really good film").
+_PREDICATIVE_NEXT = frozenset(
+    [
+        "and",
+        "or",
+        "but",
+        "to",
+        "that",
+        "for",
+        "in",
+        "on",
+        "at",
+        "of",
+        "with",
+        "enough",
+        "as",
+        "than",
+        "when",
+        "because",
+        "if",
+        "about",
+        "today",
+        "now",
+        "again",
+        "too",
+        "here",
+        "there",
+        "this",
+        "these",
+        "those",
+        "then",
+        "yet",
+        "still",
+    ]
+)
+
 # Common gradable adjectives and comparatives (curated): where a degree adverb may go.
 GRADABLE = frozenset(
     [
@@ -1326,6 +1399,8 @@ def _add_adverb(sents: list[str], emo: Emotion, level: int, rng: random.Random) 
                 or prev[:1].isdigit()
             ):  # "4 year old": a measure, not a degree
                 continue  # "so much better", "stupid hard": leave as is
+            if w in DESCRIPTIVE_ADJ:
+                continue
             if emo in (E.FEAR, E.DISGUST, E.SADNESS, E.ANGER) and w in POSITIVE_ADJ:
                 continue  # "frighteningly lucky" reads wrong
             if emo is E.HAPPINESS and w in NEGATIVE_ADJ:
@@ -1339,7 +1414,9 @@ def _add_adverb(sents: list[str], emo: Emotion, level: int, rng: random.Random) 
         adv = "so much" if emo in (E.HAPPINESS, E.SURPRISE) or adv == "so" else f"{adv.split()[-1]}"
         if (adv.endswith("ly") and adv != "so much") or prev in ("a", "an"):
             adv = "much"  # "a much better life", never "a so much better life"
-    if prev in ("a", "an"):  # "a really bright future", never "a so bright future"
+    after = sents[i][pos + len(word) :].split()[:1]
+    attributive = bool(after) and after[0].isalpha() and after[0].lower() not in _PREDICATIVE_NEXT
+    if prev in ("a", "an") or attributive:  # "a really bright future", not "a so bright future"
         adv = adv[3:] if adv.startswith("so ") else ("really" if adv == "so" else adv)
     s = sents[i]
     ins = adv + " "
