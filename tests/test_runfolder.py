@@ -113,3 +113,44 @@ def test_atomic_files_get_normal_permissions(tmp_path):
     path = write_text_atomic(tmp_path / "r.md", "report")
     assert path.stat().st_mode & 0o777 == FILE_MODE
     assert FILE_MODE & 0o044  # readable by group/others under the usual umask
+
+
+def test_concurrent_stages_keep_their_folders(tmp_path, monkeypatch):
+    """Stages run in two threads get the folders they ask for and are reused on a re-run,
+    whichever thread finished first."""
+    import threading
+    import time
+
+    monkeypatch.setenv("EMOSHIFT_CACHE", str(tmp_path / "cache"))
+
+    def slow(text: str, delay: float, calls: list[str]):
+        def fn(folder: Path):
+            time.sleep(delay)
+            return _writer(text, calls)(folder)
+
+        return fn
+
+    for attempt, (d_main, d_side) in enumerate([(0.2, 0.0), (0.0, 0.2)]):
+        calls: list[str] = []
+        run = RunFolder(tmp_path / "run")
+        side = threading.Thread(
+            target=run.stage,
+            args=("face", {"k": 1}, slow("f", d_side, calls)),
+            kwargs={"order": 5},
+        )
+        side.start()
+        a = run.stage("speech_a", {"k": 1}, slow("a", d_main, calls))
+        b = run.stage("speech_b", {"k": 1}, slow("b", 0.0, calls))
+        side.join()
+        assert (a.folder.name, b.folder.name) == ("01_speech_a", "02_speech_b")
+        assert run.stages["face"].folder.name == "05_face"
+        if attempt == 0:
+            assert sorted(calls) == ["a", "b", "f"]
+        else:  # the other finishing order reuses everything
+            assert calls == [] and all(s.cached for s in run.stages.values())
+        manifest = json.loads((run.root / "manifest.json").read_text())
+        assert [s["folder"] for s in manifest["stages"]] == [
+            "01_speech_a",
+            "02_speech_b",
+            "05_face",
+        ]

@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +31,10 @@ from emoshift.pipeline.runfolder import RunFolder, StageResult, stable_hash
 log = logging.getLogger(__name__)
 
 AUDIO_SR = 16000
+# run-folder numbers of the face stages: the speech branch (audio 01, transcribe, rewrite,
+# speech: 02-04) and the face branch run at the same time, so the face stages' folders are
+# numbered explicitly (a re-run must find them under the same names)
+ORDER = {"track": 5, "stills": 6, "animate": 7}
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,9 @@ class EDAPipeline:
             }
 
         key = {"video": video_hash, "multi_face": self.config.multi_face}
-        return run.stage("track", key, body, models=["mediapipe-facemesh"], shareable=True)
+        return run.stage(
+            "track", key, body, models=["mediapipe-facemesh"], shareable=True, order=ORDER["track"]
+        )
 
     def speech(self, run: RunFolder, audio_stage: StageResult) -> tuple[Any, StageResult]:
         """S2S: transcribe (shareable) -> rewrite -> speak, each a stage of ``run``
@@ -221,7 +228,7 @@ class EDAPipeline:
             "n": cfg.n_stills,
             "seed": cfg.seed,
         }
-        return run.stage("stills", key, body, models=["mediapipe-facemesh"])
+        return run.stage("stills", key, body, models=["mediapipe-facemesh"], order=ORDER["stills"])
 
     def animate(
         self,
@@ -260,7 +267,17 @@ class EDAPipeline:
             "speech": run.key_of("speech") if speech_stage else run.key_of("audio"),
             "config": cfg.to_dict(),
         }
-        return run.stage("animate", key, body, models=["mediapipe-facemesh"])
+        return run.stage(
+            "animate", key, body, models=["mediapipe-facemesh"], order=ORDER["animate"]
+        )
+
+    def _face_branch(
+        self, run: RunFolder, video: Path, video_hash: str
+    ) -> tuple[StageResult, StageResult | None]:
+        """Tracking and stills (folders 05 and 06 whatever order the threads finish in)."""
+        track = self.track(run, video, video_hash)
+        st = self.stills(run, video, track) if self.config.expression else None
+        return track, st
 
     # -- whole run ----------------------------------------------------------------------------
     def __call__(
@@ -277,15 +294,23 @@ class EDAPipeline:
         run = RunFolder(run_dir, cfg.to_dict(), {"video": video})
         t0 = time.perf_counter()
         audio = self.extract_audio(run, video, video_hash)
-        s2s, speech = (None, None) if cfg.face_only else self.speech(run, audio)
         stills: list[Path] = []
         if cfg.speech_only:
-            assert speech is not None
+            s2s, speech = self.speech(run, audio)
             copy_atomic(speech.path("audio"), output)
         else:
-            track = self.track(run, video, video_hash)
-            if cfg.expression:
-                st = self.stills(run, video, track)
+            # the face branch (tracking, stills) does not depend on the speech branch: run it in
+            # a second thread while the speech is transcribed, rewritten and synthesised (the
+            # TTS and the face mesh each leave part of the two cores idle)
+            with ThreadPoolExecutor(1, thread_name_prefix="emoshift-face") as pool:
+                face = pool.submit(self._face_branch, run, video, video_hash)
+                try:
+                    s2s, speech = (None, None) if cfg.face_only else self.speech(run, audio)
+                except BaseException:
+                    face.cancel()
+                    raise
+                track, st = face.result()
+            if st is not None:
                 stills = [st.folder / f for f in st.files.values()]
             anim = self.animate(run, video, track, speech, audio)
             copy_atomic(anim.path("video"), output)

@@ -26,6 +26,7 @@ import os
 import platform
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ class RunFolder:
         self.inputs = {k: Path(v) for k, v in (inputs or {}).items()}
         self.shared_cache = shared_cache
         self._order = 0
+        self._lock = threading.RLock()  # stages may run in two threads (speech || face)
         self.stages: dict[str, StageResult] = {}
         self.models: set[str] = {"emoshift"}
         self.started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
@@ -137,20 +139,28 @@ class RunFolder:
         *,
         models: list[str] | tuple[str, ...] = (),
         shareable: bool = False,
+        order: int | None = None,
     ) -> StageResult:
         """Run ``fn`` in this run's folder for stage ``name`` unless a result with the same
         ``key`` exists (here, or in the shared cache when ``shareable``).
 
         ``key`` must hold everything the result depends on (input hashes, config values,
-        upstream stage keys); its hash is stored in ``stage.json``.
+        upstream stage keys); its hash is stored in ``stage.json``. ``order`` fixes the number
+        of the stage's folder (``NN_name``) for stages run concurrently with others, so that a
+        re-run finds them whatever finished first; by default stages are numbered as they come.
+        Thread-safe: independent stages may run in different threads.
         """
-        self._order += 1
-        folder = self.root / f"{self._order:02d}_{name}"
+        if order is None:
+            with self._lock:
+                self._order += 1
+                order = self._order
+        folder = self.root / f"{order:02d}_{name}"
         # the package version is part of every key: results of older code are never reused
         digest = stable_hash(
             {"stage": name, "key": dict(key), "emoshift": versions().get("emoshift")}
         )
-        self.models.update(models)
+        with self._lock:
+            self.models.update(models)
         hit = self._load(folder, digest)
         if hit is None and shareable and self.shared_cache:
             shared = cache_dir("stages") / f"{name}-{digest}"
@@ -160,8 +170,9 @@ class RunFolder:
                 hit = self._load(folder, digest)
         if hit is not None:
             hit.cached = True
-            self.stages[name] = hit
-            self.write_manifest()
+            with self._lock:
+                self.stages[name] = hit
+                self.write_manifest()
             return hit
 
         tmp = folder.with_name(folder.name + ".tmp")
@@ -177,7 +188,8 @@ class RunFolder:
             shutil.rmtree(folder)
         os.replace(tmp, folder)
         result = StageResult(name, folder, dict(files), dict(data), seconds, False)
-        self.stages[name] = result
+        with self._lock:
+            self.stages[name] = result
         if shareable and self.shared_cache:
             shared = cache_dir("stages") / f"{name}-{digest}"
             if not shared.exists():
@@ -225,6 +237,8 @@ class RunFolder:
 
     # -- manifest ---------------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
+        with self._lock:
+            stages = sorted(self.stages.values(), key=lambda s: s.folder.name)
         return {
             "emoshift_manifest": 1,
             "started": self.started,
@@ -243,12 +257,13 @@ class RunFolder:
                     "cached": s.cached,
                     "files": s.files,
                 }
-                for s in self.stages.values()
+                for s in stages
             ],
-            "timings": {s.name: round(s.seconds, 4) for s in self.stages.values()},
+            "timings": {s.name: round(s.seconds, 4) for s in stages},
             "licences": licences_for(self.models),
             **self.extra,
         }
 
     def write_manifest(self) -> Path:
-        return write_json_atomic(self.root / MANIFEST, self.manifest())
+        with self._lock:
+            return write_json_atomic(self.root / MANIFEST, self.manifest())
