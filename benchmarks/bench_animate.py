@@ -118,6 +118,11 @@ def _fer_target(frames, points, label: str) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="two clips only")
+    ap.add_argument(
+        "--clips",
+        default="",
+        help=f"comma-separated clip names to run (default all: {','.join(CLIPS)})",
+    )
     args = ap.parse_args()
     if not MEDIA.is_dir():
         print(f"skipped: {MEDIA} is absent")
@@ -131,6 +136,11 @@ def main() -> int:
 
     spec = parse_emotion(EMOTION, 1.0)
     clips = CLIPS[2:] if args.quick else CLIPS
+    if args.clips:
+        clips = tuple(c.strip() for c in args.clips.split(",") if c.strip())
+        unknown = [c for c in clips if c not in CLIPS]
+        if unknown:
+            ap.error(f"unknown clip(s) {unknown}; choose from {', '.join(CLIPS)}")
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-animate-") as tmpd:
         tmp = Path(tmpd)
@@ -180,6 +190,10 @@ def main() -> int:
                 m["cpu_fps"] = res.n_frames / cpu  # frames per CPU-second, setup included
                 m["timings"] = res.timings
                 m["folds"] = res.max_folded_triangles
+                if mode == "video":  # the blink plan (source blinks kept / hidden, added)
+                    m["blinks_kept"] = res.info.get("blinks_kept", [])
+                    m["blinks_added"] = res.info.get("blinks_added", [])
+                    m["blink_frames_hidden"] = res.info.get("blink_frames_suppressed", 0)
                 if mode == "still":  # what was rendered (lids shut > half way), for comparison
                     from emoshift.face.blink import blink_events
 
@@ -241,6 +255,12 @@ def main() -> int:
                 f"included ({m['cpu_fps']:.1f} frames per CPU-second; wall {m['render_fps']:.1f} fps "
                 f"rendering on the shared machine)"
             )
+            if mode == "video":
+                print(
+                    f"{'':<27}blinks: source {row['real']['blinks_per_min']:.1f}/min; kept "
+                    f"{len(m['blinks_kept'])}, added {len(m['blinks_added'])}, "
+                    f"{m['blink_frames_hidden']} frames of source blinks hidden"
+                )
             if mode == "still":
                 print(
                     f"{'':<27}rendered blinks (lids > half shut): "

@@ -79,6 +79,13 @@ def test_video_mode_lip_sync_durations_and_closures(
     closed = gap[frames] <= 0.2 * np.nanmax(gap)
     assert closed.mean() >= 0.8, (gap[frames] / np.nanmax(gap)).round(2)
     assert np.nanmax(gap) > 0.1  # and it does open
+    # the source blinks twice in 0.4 s (a fast double blink): one is kept, the other hidden,
+    # so the re-detected output blinks once, 100-400 ms
+    assert len(res.info["blinks_kept"]) + len(res.info["blinks_added"]) == 1, res.info
+    assert res.info["blink_frames_suppressed"] > 0
+    events = blink_events(eye_openness(pts).mean(axis=-1), fps)
+    assert len(events) == 1, events
+    assert all(0.1 <= (e - s) / fps <= 0.4 for s, e in events), events
     # pixels far from the face are the source's (background kept)
     a = read_frames(out, [0])[0].astype(int)
     b = read_frames(clip, [0])[0].astype(int)

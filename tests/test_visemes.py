@@ -6,15 +6,22 @@ import numpy as np
 import pytest
 
 from emoshift.face import regions as R
-from emoshift.face.blink import blink_displacement, blink_events, blink_schedule, closure_track
+from emoshift.face.blink import (
+    blink_displacement,
+    blink_events,
+    blink_schedule,
+    closure_track,
+    plan_video_blinks,
+)
 from emoshift.face.headmotion import prosody_pose, retime_indices, retime_pose
-from emoshift.face.lipsync import MouthBasis, apply_lip_contacts, close_mouth
+from emoshift.face.lipsync import MouthBasis, apply_lip_contacts, close_mouth, round_lip_line
 from emoshift.face.visemes import (
     CLOSE,
     JAW,
     LABIO,
     ROUND,
     K,
+    VisemeConfig,
     closure_centres,
     loudness_envelope,
     normalize_phones,
@@ -61,7 +68,7 @@ def test_bilabials_close_and_open_vowels_open() -> None:
     for k in (2, 4, 6):
         f = _at(ph, k)
         assert v[f, CLOSE] >= 0.85, (ph[k], v[f])
-        assert v[f, JAW] <= 0.25  # (the lips shut through CLOSE whatever the jaw)
+        assert v[f, JAW] <= 0.3  # (the lips shut through CLOSE whatever the jaw)
     for k in (1, 3, 5, 7):  # short vowels between closures open about half way
         assert v[_at(ph, k), JAW] >= 0.35
         assert v[_at(ph, k), CLOSE] <= 0.3
@@ -89,8 +96,13 @@ def test_loudness_modulates_the_jaw() -> None:
     loud = loudness_envelope(audio, sr, FPS, 25)
     assert loud[:10].max() < 0.1 and loud[15:].min() > 0.8
     ph = [{"label": "AA", "start": 0.0, "end": 1.0}]
+    linear = viseme_tracks(ph, 25, FPS, loud, VisemeConfig(jaw_gamma=1.0))
+    assert linear[20, JAW] > 2.0 * linear[5, JAW]  # floor 0.35 of the target in silence
+    # the default response curve lifts the quiet opening, keeps the order and the pivot
     v = viseme_tracks(ph, 25, FPS, loud)
-    assert v[20, JAW] > 2.0 * v[5, JAW]
+    assert v[20, JAW] > 1.8 * v[5, JAW] and v[5, JAW] > linear[5, JAW]
+    piv = VisemeConfig().jaw_pivot
+    assert v[20, JAW] == pytest.approx(piv * (linear[20, JAW] / piv) ** VisemeConfig().jaw_gamma)
     # without phones the jaw follows the loudness alone
     v0 = viseme_tracks(None, 25, FPS, loud)
     assert v0[20, JAW] > 0.5 and v0[5, JAW] < 0.1
@@ -182,3 +194,65 @@ def test_prosody_pose_is_gentle_and_smooth() -> None:
     jerk = np.abs(np.diff(pose, n=3, axis=0)).max()
     assert jerk < 0.2  # degrees per frame^3: no jitter
     assert np.abs(pose[0]).max() < 1e-6
+
+
+def test_round_lip_line_turns_a_v_into_a_smooth_curve() -> None:
+    q = close_mouth(_face())
+    d = np.zeros((R.N_POINTS, 2))
+    for row in (R.LIPS_INNER_UPPER, R.LIPS_INNER_LOWER, R.LIPS_OUTER_UPPER, R.LIPS_OUTER_LOWER):
+        u = np.linspace(-1.0, 1.0, len(row))
+        d[list(row), 1] = -0.2 * np.abs(u)  # corners up 0.2 IOD, centre still: a "V"
+    out = round_lip_line(q, d, strength=1.0)
+    row = list(R.LIPS_INNER_UPPER)
+    assert out[row[0], 1] == pytest.approx(-0.2) and out[row[-1], 1] == pytest.approx(-0.2)
+    kink = np.abs(np.diff(d[row, 1], 2)).max()
+    assert np.abs(np.diff(out[row, 1], 2)).max() < 0.3 * kink  # no sharp point at the centre
+    assert out[row[5], 1] < -0.02  # the centre rises with the smile's curve
+    half = round_lip_line(q, d)  # default: half way
+    assert d[row[5], 1] > half[row[5], 1] > out[row[5], 1]
+
+
+def _openness_with_blinks(n: int, blinks: list[tuple[int, int]]) -> np.ndarray:
+    o = np.full(n, 0.3) + 0.005 * np.sin(np.arange(n))
+    for s, e in blinks:
+        o[s:e] = 0.05
+        o[s - 1] = o[e] = 0.2  # half-shut lids either side
+    return o
+
+
+def test_video_blinks_thin_out_a_fast_blinker_and_hide_the_rest() -> None:
+    fps = 30.0
+    src = [(20, 24), (40, 44), (70, 74), (100, 104), (130, 134), (160, 164)]  # 1 per second
+    o = _openness_with_blinks(180, src)
+    plan = plan_video_blinks(o, np.arange(180), fps)
+    rate = (len(plan.kept) + len(plan.added)) / (180 / fps) * 60
+    assert 8 <= rate <= 24, (plan.kept, plan.added)
+    assert plan.kept and all(b - a >= 3 for a, b in plan.kept)
+    hidden = [s for s in src if s not in plan.kept]
+    for s, e in hidden:  # every hidden blink frame gets open eyes from a frame away from blinks
+        donors = plan.eye_donor[s - 1 : e + 1]
+        assert (donors >= 0).all()
+        assert (o[donors] > 0.25).all()
+    for s, e in plan.kept:
+        assert (plan.eye_donor[s:e] < 0).all()
+
+
+def test_video_blinks_added_when_the_source_does_not_blink() -> None:
+    fps = 25.0
+    plan = plan_video_blinks(np.full(150, 0.3), np.arange(150), fps, seed=1)
+    assert not plan.kept and plan.added and plan.suppressed == 0
+    assert plan.closure.max() == pytest.approx(1.0, abs=1e-3)
+    ev = blink_events(1.0 - plan.closure, fps, rel_threshold=0.5)
+    assert len(ev) == len(plan.added)
+    assert all(0.1 <= (e - s) / fps <= 0.4 for s, e in ev)
+    # a source with one natural blink: it is replayed (its frames pasted) instead
+    o = _openness_with_blinks(150, [(100, 104)])
+    idx = np.arange(150)
+    plan = plan_video_blinks(o, idx, fps, seed=1)
+    rate = (len(plan.kept) + len(plan.added)) / (150 / fps) * 60
+    assert 8 <= rate <= 30
+    # a ping-pong turn slowing a blink to over 400 ms: hidden
+    slow = np.repeat(np.arange(150), 3)[:300]
+    o2 = _openness_with_blinks(150, [(60, 64)])
+    plan = plan_video_blinks(o2, slow, fps)
+    assert not plan.kept and plan.suppressed > 0

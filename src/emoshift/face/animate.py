@@ -4,7 +4,9 @@ Two modes (:class:`AnimateConfig`):
 
 * ``video`` (:func:`animate_video`): the source frames re-timed to the new speech
   (forward, then ping-pong with eased turns: no jump cut; :mod:`emoshift.face.headmotion`).
-  Each frame keeps its background, lighting, head pose, blinks and upper face; the lower
+  Each frame keeps its background, lighting, head pose and upper face; its blinks are
+  planned (:func:`emoshift.face.blink.plan_video_blinks`: the source's own kept at a natural
+  rate and length, the others hidden with a nearby frame's open eyes, more added); the lower
   face's own talking motion is replaced by the person's closed-mouth rest shape
   (:func:`emoshift.face.lipsync.rest_face`, aligned to the frame's pose from rigid mesh
   points), then driven by the visemes of the new phones (:mod:`emoshift.face.visemes`) and
@@ -45,7 +47,13 @@ from emoshift.emotion import EmotionSpec
 from emoshift.errors import ConfigError, NoFaceError
 from emoshift.face import regions as R
 from emoshift.face.au import AUs
-from emoshift.face.blink import BlinkConfig, blink_displacement, blink_schedule, closure_track
+from emoshift.face.blink import (
+    BlinkConfig,
+    blink_displacement,
+    blink_schedule,
+    closure_track,
+    plan_video_blinks,
+)
 from emoshift.face.expression import ExpressionConfig, FaceFrame
 from emoshift.face.headmotion import (
     ProsodyPoseConfig,
@@ -62,13 +70,15 @@ from emoshift.face.lipsync import (
     rest_face,
     split_emotion,
 )
-from emoshift.face.visemes import VisemeConfig, loudness_envelope, viseme_tracks
+from emoshift.face.visemes import JAW, VisemeConfig, loudness_envelope, viseme_tracks
 from emoshift.fileio import check_output_path
 from emoshift.timing import Timings
 
 log = logging.getLogger(__name__)
 
 N = R.N_POINTS
+_JAW_FULL_OPEN = 0.3
+"""Viseme jaw opening at and above which the emotion's own lip parting shows in full share."""
 _RIGID = np.array(R.RIGID)
 _OVAL = np.array(R.FACE_OVAL)
 
@@ -82,7 +92,9 @@ class AnimateConfig:
     expression: carry the target emotion's action units (video mode; a still carries its own).
     lip_sync: drive the mouth with the new speech; False keeps the source mouth and audio
         (face-only) in video mode, and a closed mouth in still mode.
-    blink: synthetic blinks in still mode (video mode keeps the person's own blinks).
+    blink: natural blinks: synthetic in still mode; in video mode (with ``lip_sync``) the
+        person's own blinks at a natural rate and length, the rest hidden, more added where
+        too few (:func:`emoshift.face.blink.plan_video_blinks`).
     head_motion: ``"source"`` re-uses the source's head motion (video frames, or a pose
         track given to :func:`animate_still`), ``"prosody"`` generates it from the speech
         loudness (still mode), ``"none"`` keeps the head still.
@@ -837,9 +849,10 @@ def animate_video(
             if config.lip_sync
             else np.zeros((n_out, 5), np.float32)
         )
-        # the emotion's own lip parting shows at a constant share: were it full in the pauses
-        # and reduced in speech, the mouth would open when the voice stops
-        open_w = np.full(n_out, config.talk_open_weight)
+        # the emotion's own lip parting shows while the jaw opens (a share of it, rising with
+        # the viseme jaw opening): were it shown in the pauses, the mouth would open when the
+        # voice stops (and be more open in silence than at the bilabials)
+        open_w = config.talk_open_weight * np.clip(params[:, JAW] / _JAW_FULL_OPEN, 0.0, 1.0)
         rest = rest_face(track.points[valid])
         ref_frame = FaceFrame.of(track.points[np.flatnonzero(valid)[0]])
         rest_px = (ref_frame.origin + ref_frame.scale * rest @ ref_frame.rot.T).astype(np.float32)
@@ -858,6 +871,9 @@ def animate_video(
         donor = _video_donor(video_path, track) if config.mouth else None
         style = _mouth_style(spec)
         shade = _shade_aus(add, undo) if (config.shading and config.expression) else {}
+        blinks = _video_blinks(video_path, track, idx, fps, config) if config.lip_sync else None
+        eye_zone = _eye_zone(rest)
+        eye_tris = eye_zone[warp.triangles].all(axis=1)
     feed = _FrameFeed(video_path, idx, n_src, (h, w), config.cache_mb)
     max_folds = 0
     from emoshift.face.mouth import render_mouth
@@ -891,9 +907,21 @@ def animate_video(
                 s, rot, t = fit_similarity(rest[_RIGID], p[_RIGID])
                 q_i = ((p.astype(np.float64) - t) @ rot) / s
                 q_base = q_i + weights[:, None] * (rest - q_i)
+                eyes = None  # (image, landmarks) of open eyes replacing a source blink
+                extra = None
+                if blinks is not None:
+                    k = int(blinks.plan.eye_donor[j])
+                    if k in blinks.frames:
+                        pk = track.points[k]
+                        sk, rk, tk = fit_similarity(rest[_RIGID], pk[_RIGID])
+                        q_k = ((pk.astype(np.float64) - tk) @ rk) / sk
+                        q_base[eye_zone] = q_k[eye_zone]
+                        eyes = (blinks.frames[k], pk)
+                    elif blinks.plan.closure[j] > 0:
+                        extra = blink_displacement(q_i, float(blinks.plan.closure[j]))
                 if config.lip_sync:
                     q_t = mouth_target(
-                        q_base, basis, params[j], emo_shape, emo_open, float(open_w[j])
+                        q_base, basis, params[j], emo_shape, emo_open, float(open_w[j]), extra
                     )
                 else:
                     q_t = q_base.copy()
@@ -919,6 +947,16 @@ def animate_video(
                             img = img.copy()
                         img[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
                         mouth_src = ref[1]
+                if eyes is not None:
+                    # a suppressed source blink: the open eyes of a nearby source frame
+                    got = warp.patch(eyes[0], eyes[1], used, eye_tris, feather=0.06 * iod)
+                    if got is not None:
+                        pimg, alpha, (x0, y0, x1, y1) = got
+                        if img is frame:
+                            img = img.copy()
+                        region = img[y0:y1, x0:x1].astype(np.float32)
+                        region += (pimg.astype(np.float32) - region) * alpha[..., None]
+                        img[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
             if config.mouth:
                 with timings.stage("mouth"):
                     img = render_mouth(img, mouth_src, dst3, donor, style)  # type: ignore[arg-type]
@@ -936,13 +974,58 @@ def animate_video(
         audio_duration_s=audio.size / sr,
         timings=timings.as_dict(),
         params=params,
-        blink=np.zeros(n_out, np.float32),
+        blink=blinks.plan.closure if blinks is not None else np.zeros(n_out, np.float32),
         pose=retime_pose(track.pose, n_out) if config.lip_sync else track.pose.astype(np.float32),
         source_index=idx,
         donor_frame=int(donor.frame_index) if donor is not None else -1,
         max_folded_triangles=max_folds,
-        info={"aus": add.bilateral(), "undo": undo.bilateral(), "style": style},
+        info={
+            "aus": add.bilateral(),
+            "undo": undo.bilateral(),
+            "style": style,
+            "blinks_kept": blinks.plan.kept if blinks is not None else [],
+            "blinks_added": blinks.plan.added if blinks is not None else [],
+            "blink_frames_suppressed": blinks.plan.suppressed if blinks is not None else 0,
+        },
     )
+
+
+@dataclass
+class _Blinks:
+    plan: Any
+    frames: dict[int, np.ndarray]
+
+
+def _video_blinks(
+    video: Path, track: Any, idx: np.ndarray, fps: float, config: AnimateConfig
+) -> _Blinks | None:
+    """The blink plan of a re-timed video (:func:`emoshift.face.blink.plan_video_blinks`:
+    the source's own blinks kept at a natural rate and duration, the rest replaced by open
+    eyes, synthetic blinks added where too few) and the open-eye source frames it needs."""
+    from emoshift.face.landmarks import eye_openness
+    from emoshift.media import read_frames
+
+    if not config.blink:
+        return None
+    plan = plan_video_blinks(
+        eye_openness(track.points).mean(axis=-1), idx, fps, seed=config.seed, config=config.blinks
+    )
+    need = sorted({int(k) for k in plan.eye_donor[plan.eye_donor >= 0]})
+    frames = dict(zip(need, read_frames(video, need), strict=True)) if need else {}
+    return _Blinks(plan, frames)
+
+
+def _eye_zone(q: np.ndarray) -> np.ndarray:
+    """(478,) bool: points of the eyes, lids and the skin round them (an ellipse 0.36 x 0.2
+    IOD about each eye's centre), whose texture a suppressed blink takes from an open-eye
+    frame."""
+    qq = np.asarray(q, dtype=np.float64)
+    inside = np.zeros(len(qq), bool)
+    for corners in (R.RIGHT_EYE_CORNERS, R.LEFT_EYE_CORNERS):
+        c = qq[list(corners), :2].mean(axis=0)
+        inside |= ((qq[:, 0] - c[0]) / 0.36) ** 2 + ((qq[:, 1] - c[1]) / 0.2) ** 2 <= 1.0
+    inside[468:] = False
+    return inside
 
 
 def _closed_mouth_frame(video: Path, track: Any) -> tuple[np.ndarray, np.ndarray] | None:

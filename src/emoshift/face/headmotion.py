@@ -3,8 +3,8 @@
 * Video mode (:func:`retime_indices`): the output, as long as the new speech, shows the
   source frames in order; when the speech is longer than the clip the playback turns round
   (ping-pong) instead of jumping back to the start, easing into and out of each turn so the
-  head never reverses at full speed. The source's own head pose, blinks and gestures are
-  kept, merely re-timed. :func:`retime_pose` re-times a pose track the same way.
+  head never reverses at full speed. The source's own head pose and gestures are kept,
+  merely re-timed (its blinks are planned by :func:`emoshift.face.blink.plan_video_blinks`). :func:`retime_pose` re-times a pose track the same way.
 * Still mode (:func:`prosody_pose`): yaw, pitch and roll from slow seeded noise (a few
   tenths of a hertz, band-limited, so no jitter) plus small nods on the stressed, loud
   moments of the speech (the energy envelope's rises), scaled to the head-motion spread of

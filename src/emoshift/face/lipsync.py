@@ -278,8 +278,48 @@ def split_emotion(
         {k: v for k, v in add.right.items() if k not in OPEN_AUS},
         {k: v for k, v in add.left.items() if k not in OPEN_AUS},
     )
-    shape = au_displacements_normalized(q, keep, config, undo=undo)
-    return smooth_field(q, shape), smooth_field(q, full - shape)
+    shape = smooth_field(q, au_displacements_normalized(q, keep, config, undo=undo))
+    return round_lip_line(q, shape), smooth_field(q, full - shape)
+
+
+_LIP_ROWS = (R.LIPS_INNER_UPPER, R.LIPS_INNER_LOWER, R.LIPS_OUTER_UPPER, R.LIPS_OUTER_LOWER)
+
+
+def round_lip_line(q: np.ndarray, d: np.ndarray, strength: float = 0.5) -> np.ndarray:
+    """Displacement ``d`` (478, 2) IOD on face ``q`` (478, 3) with each lip row's vertical
+    part moved ``strength`` (0..1) of the way to a smooth curve across the mouth: the line
+    through the two corners' values plus the least-squares parabola that vanishes at the
+    corners (fitted per row). The corners keep their motion; the skin round the lips follows
+    the change (thin-plate spline). (Half way: fully smoothed lips, on a rolled head, were
+    read as parted by the face mesh more often.)
+
+    A strong smile lifts the corners far more than the lips' centre, and a per-point field
+    then bends the closed lip line into a "V" whose stretched upper-lip texture the face mesh
+    reads as a parted mouth; real lips curve smoothly (a "U")."""
+    qq = np.asarray(q, dtype=np.float64)
+    out = np.array(d, dtype=np.float64, copy=True)
+    delta = np.zeros_like(out)
+    for row in _LIP_ROWS:
+        idx = np.array(row)
+        x = qq[idx, 0]
+        y = out[idx, 1]
+        xl, xr = x[0], x[-1]
+        if abs(xr - xl) < 1e-6:
+            continue
+        u = (x - xl) / (xr - xl)
+        lin = y[0] + u * (y[-1] - y[0])
+        bump = u * (1.0 - u)
+        c = float(np.dot(bump, y - lin) / max(np.dot(bump, bump), 1e-12))
+        delta[idx[1:-1], 1] = strength * (lin + c * bump - y)[1:-1]
+    if not np.abs(delta).max() > 0:
+        return out
+    from emoshift.face.expression import CONTROL
+
+    # lip rows carry the change; the other control points stay: the skin round the lips
+    # follows smoothly
+    fixed = np.setdiff1d(CONTROL, _LIPS)
+    ctrl = np.concatenate([fixed, _LIPS])
+    return out + smooth_field(qq, delta, control=ctrl)
 
 
 def mouth_target(

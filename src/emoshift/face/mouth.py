@@ -63,8 +63,9 @@ MIN_DONOR_GAP = 0.06
 """A donor's inner lips must be at least this far apart (mean of the 5 central pairs)."""
 MIN_TEETH_FRACTION = 0.06
 """A donor shows teeth when at least this fraction of its opening is teeth-coloured."""
-MAX_STRETCH = 1.25
-"""A mouth wider than the donor's stretches the teeth across by at most this factor."""
+MAX_STRETCH = 1.4
+"""A mouth wider than the donor's stretches the teeth across by at most this factor (a
+smile's corners beyond the donor's teeth show cavity)."""
 CAVITY_MAX_LUMA = 0.4
 """The cavity is drawn at most this bright, relative to the lips' median luminance."""
 CORNER_FADE = 0.05
@@ -367,21 +368,33 @@ def _smoothstep(x: np.ndarray | float) -> np.ndarray:
 
 # --- drawing -----------------------------------------------------------------------------------
 def _shaded_cavity(
-    u: np.ndarray, t: np.ndarray, half: float, gap_iod: float, base: np.ndarray, tongue: np.ndarray
+    u: np.ndarray,
+    t: np.ndarray,
+    half: float,
+    gap_iod: float,
+    base: np.ndarray,
+    tongue: np.ndarray,
+    corner: np.ndarray | None = None,
 ) -> np.ndarray:
     """Colour of an empty mouth: (…, 3) float32 RGB.
 
     u: across the mouth (px from its centre, |u| <= half); t: 0 at the upper inner lip, 1 at the
-    lower; gap_iod: how wide the opening is. Darkest under the upper lip (its shadow) and in the
-    corners, a little lighter toward the lower lip, with a hint of tongue when the mouth is open wide.
+    lower; gap_iod: how wide the opening is. Darkest under the upper lip (its shadow), a little
+    lighter toward the lower lip, with a hint of tongue when the mouth is open wide. corner:
+    (3,) RGB the outer fifth of the mouth turns toward (the lips' shadowed inner faces where
+    they meet; a near-black cavity there showed as dark blots at the corners of a smile).
     """
     s = np.clip(np.abs(u) / max(half, 1e-6), 0.0, 1.0)
-    shade = (0.55 + 0.55 * _smoothstep(t / 0.8)) * (1.0 - 0.45 * s**3)
+    shade = (0.55 + 0.55 * _smoothstep(t / 0.8)) * (1.0 - 0.2 * s**3)
     col = base[None, :] * shade[..., None]
     w_tongue = (
         0.7 * _smoothstep((t - 0.5) / 0.4) * (1.0 - s**2) * _smoothstep((gap_iod - 0.12) / 0.2)
     )[..., None]
-    return col * (1.0 - w_tongue) + tongue[None, :] * (shade[..., None] * w_tongue)
+    col = col * (1.0 - w_tongue) + tongue[None, :] * (shade[..., None] * w_tongue)
+    if corner is not None:
+        w_c = (0.7 * _smoothstep((s - 0.65) / 0.3))[..., None]
+        col = col * (1.0 - w_c) + corner[None, :] * w_c
+    return col
 
 
 def _estimate_cavity_colour(lip: np.ndarray, lip_y: float) -> tuple[np.ndarray, np.ndarray]:
@@ -458,7 +471,9 @@ def render_mouth(
         if luma > limit:
             cavity *= np.float32(limit / luma)
     gap_iod = float(inner_gap(dst))
-    fill = _shaded_cavity(u, t, mf.half, gap_iod, cavity, tongue)
+    fill = _shaded_cavity(
+        u, t, mf.half, gap_iod, cavity, tongue, corner=np.asarray(lip, np.float32) * 0.5
+    )
 
     use_donor = donor is not None and donor.has_teeth and style != "cavity"
     if use_donor:

@@ -116,12 +116,18 @@ class VisemeConfig:
     loudness_floor: the jaw opening at zero loudness as a fraction of the phone's target
         (the rest, ``1 - loudness_floor``, follows the loudness envelope).
     loudness_only_jaw: jaw opening at full loudness when no phones are known.
+    jaw_gamma / jaw_pivot: the jaw opening's response curve, ``pivot * (jaw / pivot) **
+        gamma`` (unchanged at ``pivot``): gamma < 1 opens small openings more (consonants,
+        quiet syllables), which a face tracker would otherwise read as closed lips. The jaw
+        is first multiplied by ``1 - close`` (the jaw closes with the lips for P/B/M).
     """
 
     theta_before: tuple[float, float, float, float, float] = (30.0, 9.0, 16.0, 110.0, 80.0)
     theta_after: tuple[float, float, float, float, float] = (35.0, 14.0, 20.0, 120.0, 90.0)
     loudness_floor: float = 0.35
     loudness_only_jaw: float = 0.7
+    jaw_gamma: float = 0.65
+    jaw_pivot: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -228,7 +234,8 @@ def viseme_tracks(
     phones: ARPAbet phones with times in seconds (see :func:`normalize_phones`), or None to
     drive the jaw from ``loudness`` alone. loudness: (T,) in [0, 1] from
     :func:`loudness_envelope`, or None (no modulation). The jaw opening of each frame is the
-    coarticulated target times ``loudness_floor + (1 - loudness_floor) * loudness``.
+    coarticulated target times ``loudness_floor + (1 - loudness_floor) * loudness``, through
+    the response curve of ``jaw_gamma`` (:class:`VisemeConfig`).
     """
     n = int(n_frames)
     t = frame_times(n, fps)
@@ -248,7 +255,20 @@ def viseme_tracks(
     if loud is not None:
         f = config.loudness_floor
         out[:, JAW] *= f + (1.0 - f) * loud
-    return out.astype(np.float32)
+    return _jaw_curve(out, fps, config).astype(np.float32)
+
+
+def _jaw_curve(params: np.ndarray, fps: float, config: VisemeConfig) -> np.ndarray:
+    """The jaw of (T, K) parameters, in place: raised with the lip closure (a P/B/M is made
+    by the jaw closing too: ``jaw * (1 - close)``; a dropped chin under shut lips reads as an
+    open mouth), then through the response curve of ``config``."""
+    del fps
+    jaw = np.clip(params[:, JAW], 0.0, None) * (1.0 - np.clip(params[:, CLOSE], 0.0, 1.0))
+    if config.jaw_gamma != 1.0:
+        piv = max(config.jaw_pivot, 1e-6)
+        jaw = np.clip(piv * (jaw / piv) ** config.jaw_gamma, 0.0, 1.0)
+    params[:, JAW] = jaw
+    return params
 
 
 def speech_activity(
