@@ -184,6 +184,8 @@ def geometry_section(data: dict) -> dict:
 
     ident = list(regions.IDENTITY)
     jmins, out_roi, out_oval, cmd, redet = [], [], [], [], []
+    redet_by: dict[str, list[float]] = {e.value: [] for e in ALL_EMOTIONS}
+    shape_by: dict[str, list[float]] = {e.value: [] for e in ALL_EMOTIONS}
     with FaceMeshTracker(static_image_mode=True) as tracker:
         for d in data.values():
             for img, pts in zip(d["frames"], d["points"], strict=True):
@@ -206,12 +208,11 @@ def geometry_section(data: dict) -> dict:
                     )
                     new = tracker(out)
                     if base is not None and new is not None:
-                        redet.append(
-                            float(
-                                np.median(np.linalg.norm(new[ident, :2] - base[ident, :2], axis=1))
-                                / iod
-                            )
-                        )
+                        b, n = base[ident, :2], new[ident, :2]
+                        v = float(np.median(np.linalg.norm(n - b, axis=1)) / iod)
+                        redet.append(v)
+                        redet_by[emo.value].append(v)
+                        shape_by[emo.value].append(_shape_change(n, b) / iod)
     res = {
         "jacobian_min": float(np.min(jmins)),
         "outside_roi_max_abs_diff": int(np.max(out_roi)),
@@ -219,10 +220,31 @@ def geometry_section(data: dict) -> dict:
         "identity_commanded_max_iod": float(np.max(cmd)),
         "identity_redetected_median_iod_mean": float(np.mean(redet)) if redet else float("nan"),
         "identity_redetected_median_iod_max": float(np.max(redet)) if redet else float("nan"),
+        # diagnostics: per emotion, and with the re-detected mesh's overall shift / scale /
+        # rotation removed (what is left is a change of the outline's shape)
+        "identity_redetected_by_emotion": {k: float(np.mean(v)) for k, v in redet_by.items() if v},
+        "identity_shape_change_by_emotion": {
+            k: float(np.mean(v)) for k, v in shape_by.items() if v
+        },
+        "identity_shape_change_mean": float(np.mean([x for v in shape_by.values() for x in v])),
     }
     for k, v in res.items():
+        if isinstance(v, dict):
+            v = " ".join(f"{e[:4]} {x:.4f}" for e, x in v.items())
         print(f"  {k:40s} {v}")
     return res
+
+
+def _shape_change(new: np.ndarray, base: np.ndarray) -> float:
+    """Median distance (pixels) between ``base`` (N, 2) and ``new`` (N, 2) after the best
+    similarity transform (least squares) maps ``new`` onto ``base``."""
+    mn, mb = new.mean(axis=0), base.mean(axis=0)
+    a, b = new - mn, base - mb
+    # complex least squares: b ~ s * a (rotation + scale)
+    za, zb = a[:, 0] + 1j * a[:, 1], b[:, 0] + 1j * b[:, 1]
+    s = np.vdot(za, zb) / max(float(np.vdot(za, za).real), 1e-9)
+    fit = s * za
+    return float(np.median(np.abs(fit - zb)))
 
 
 def speed_section(data: dict) -> dict:
@@ -388,6 +410,14 @@ def print_table(r: dict) -> None:
                 f"{g['identity_redetected_median_iod_mean']:.4f} IOD",
                 "<= 0.03",
                 g["identity_redetected_median_iod_mean"] <= 0.03,
+            )
+        )
+        rows.append(
+            (
+                "  same, outline shape only (diagnostic)",
+                f"{g['identity_shape_change_mean']:.4f} IOD",
+                "-",
+                True,
             )
         )
     if "speed" in r:

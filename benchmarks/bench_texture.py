@@ -3,7 +3,9 @@
 Targets: :func:`emoshift.face.mouth.render_mouth` <= 10 ms and
 :func:`emoshift.face.shading.apply_shading` <= 10 ms per 512x512 frame on one core (the
 animator calls them per frame beside the warp, at >= 25 frames/s). Also reported: the one-off
-:func:`select_donor` cost per clip (it looks at the whole clip once).
+:func:`select_donor` cost per clip (it looks at the whole clip once), and
+:func:`emoshift.face.shading.lip_seam` on the clip's most open mouth (held to the shading
+target: it runs in the still generator beside them).
 
 For each ../shared/media/talk_* clip: the frames are tracked, a donor mouth is chosen, the
 clip's most closed-mouth frame is scaled to 512x512, its jaw "opened" by moving the lower lip
@@ -37,7 +39,7 @@ import numpy as np  # noqa: E402
 from emoshift.face import regions  # noqa: E402
 from emoshift.face.landmarks import inter_ocular, track_video  # noqa: E402
 from emoshift.face.mouth import inner_gap, render_mouth, select_donor  # noqa: E402
-from emoshift.face.shading import apply_shading  # noqa: E402
+from emoshift.face.shading import apply_shading, lip_seam  # noqa: E402
 from emoshift.fileio import write_json_atomic  # noqa: E402
 from emoshift.media import read_video  # noqa: E402
 
@@ -111,6 +113,13 @@ def measure_clip(clip: Path, reps: int) -> dict[str, object]:
     for name, aus in AU_SETS.items():
         t = timed(lambda aus=aus: apply_shading(image, dst, aus), reps)
         row[f"shading_{name}_ms"] = [round(x, 2) for x in t]
+    # the closed-lip seam on the clip's most open mouth, as if an expression had shut it
+    j = int(np.nanargmax(inner_gap(pts)))
+    seam_img = cv2.resize(frames[j], (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    q = pts[j].copy()
+    q[:, 0] *= SIZE / w
+    q[:, 1] *= SIZE / h
+    row["lip_seam_ms"] = [round(x, 2) for x in timed(lambda: lip_seam(seam_img, q, 1.0), reps)]
     return row
 
 
@@ -162,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             ("render_mouth (teeth)", "render_mouth_ms", TARGET_MOUTH_MS),
             ("apply_shading (happiness)", "shading_happiness_ms", TARGET_SHADING_MS),
             ("apply_shading (all cues)", "shading_all cues_ms", TARGET_SHADING_MS),
+            ("lip_seam (closed mouth)", "lip_seam_ms", TARGET_SHADING_MS),
         )
     }
     print()

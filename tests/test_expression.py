@@ -251,3 +251,52 @@ def test_anger_shuts_the_mouth_and_keeps_strong_brows(clip: tuple[np.ndarray, Fa
     assert (dst[14, 1] - dst[13, 1]) < 0.5 * (pts[14, 1] - pts[13, 1])
     brows = list(regions.RIGHT_BROW) + list(regions.LEFT_BROW)
     assert float(np.mean(dst[brows, 1] - pts[brows, 1])) > 0.1 * iod  # lowered, not shrunk away
+
+
+def test_mouth_corners_move_once_and_drag_their_neighbours(
+    clip: tuple[np.ndarray, FaceTrack],
+) -> None:
+    """A corner gets an AU's stated movement once (not the corner term plus the lip term), and
+    lip points next to it follow: no step at the corner that the warp draws as a dark notch."""
+    _frames, track = clip
+    ok = [p for p in track.points if np.isfinite(p).all()]
+    pts = max(ok, key=lambda p: p[14, 1] - p[13, 1])  # a talking, open mouth
+    q = FaceFrame.of(pts).to_face(pts)
+    for au, (dx, dy) in ((15, (0.01, 0.075)), (20, (0.08, 0.02)), (23, (-0.035, 0.0))):
+        d = au_displacements_normalized(q, AUs.both({au: 0.5}), close=0.0)
+        c = regions.MOUTH_CORNER_RIGHT  # expected = gain 2 x intensity 0.5 x the field's value
+        assert d[c, 1] == pytest.approx(dy, abs=0.012), au
+        assert abs(d[c, 0]) == pytest.approx(abs(dx), abs=0.012), au
+    frame = FaceFrame.of(pts)
+    for emo in (Emotion.ANGER, Emotion.SADNESS, Emotion.FEAR, Emotion.DISGUST):
+        spec = EmotionSpec(emo, 1.0)
+        from emoshift.face.generate import closing, target_aus
+
+        add, undo = target_aus(pts, spec)
+        d = au_displacements_normalized(q, add, undo=undo, close=closing(spec))
+        for corner, near in ((regions.INNER_CORNER_RIGHT, 191), (regions.INNER_CORNER_LEFT, 415)):
+            dist = float(np.linalg.norm(q[near, :2] - q[corner, :2]))
+            step = float(np.linalg.norm(d[near] - d[corner]))
+            assert step < 1.2 * dist + 0.02, (emo, corner, step, dist)
+    assert frame.scale > 0
+
+
+def test_anger_and_disgust_rise_with_intensity_and_contempt_closes(
+    still: tuple[np.ndarray, np.ndarray], fer
+) -> None:  # type: ignore[no-untyped-def]
+    """On a real talking frame: the FER's anger and disgust probabilities do not fall as the
+    intensity grows (anger used to dip at 0.25 when a dark cavity replaced the talker's teeth),
+    and contempt, a closed-mouth smirk, shuts the talking mouth."""
+    from emoshift.face.generate import closing
+
+    img, pts = still
+    for emo in (Emotion.ANGER, Emotion.DISGUST):
+        k = list(fer.labels).index(emo)
+        ps = []
+        for it in (0.0, 0.5, 1.0):
+            out, dst = generate_still(img, pts, EmotionSpec(emo, it))
+            ps.append(float(fer.predict_image(out, dst).p[k]))
+        assert ps[0] <= ps[1] + 0.02 and ps[1] <= ps[2] + 0.02, (emo, ps)
+        assert ps[2] > ps[0], (emo, ps)
+    assert closing(EmotionSpec(Emotion.CONTEMPT, 1.0)) == 1.0
+    assert closing(EmotionSpec(Emotion.CONTEMPT, 0.5)) == pytest.approx(0.25)

@@ -129,3 +129,48 @@ def test_bad_max_darken(face: tuple[np.ndarray, np.ndarray]) -> None:
     image, p = face
     with pytest.raises(ValueError, match="max_darken"):
         apply_shading(image, p, ALL, max_darken=1.5)
+
+
+def test_lip_seam_hides_a_squeezed_talking_mouth(shared_media: Path) -> None:
+    """Anger shuts a talking mouth; what the warp leaves of the opening (dark cavity, a line of
+    teeth) is filled from the lips, continuously in the amount, and nothing outside the lips'
+    box changes."""
+    from emoshift.emotion import Emotion, EmotionSpec
+    from emoshift.face.generate import GenerateConfig, generate_still_info
+    from emoshift.face.masks import roi_around
+    from emoshift.face.shading import lip_seam
+
+    frames = read_frames(shared_media / "talk_woman_glasses.mp4", list(range(0, 120, 6)))
+    cands = [(f, detect_landmarks(f)) for f in frames]
+    img, pts = max(
+        ((f, p) for f, p in cands if p is not None), key=lambda fp: fp[1][14, 1] - fp[1][13, 1]
+    )
+    iod = float(inter_ocular(pts))
+    assert pts[14, 1] - pts[13, 1] > 0.05 * iod  # a talking, open mouth
+    cfg = GenerateConfig(mouth=False, shading=False)
+    warped, dst, _ = generate_still_info(img, pts, EmotionSpec(Emotion.ANGER, 1.0), config=cfg)
+    assert lip_seam(warped, dst, 0.0) is warped
+    out = lip_seam(warped, dst, 1.0)
+    half = lip_seam(warped, dst, 0.5)
+    box = roi_around(dst[list(regions.LIPS_OUTER)], img.shape, 0.05 * iod + 4)
+    changed = np.abs(out.astype(int) - warped.astype(int)).max(axis=2) > 0
+    inside = np.zeros(img.shape[:2], bool)
+    inside[box.slices] = True
+    assert changed.any() and not changed[~inside].any()
+    # the band along the closed lips: fewer pixels far from the lips' colour (cavity, teeth)
+    mid = 0.5 * (dst[list(regions.LIPS_INNER_UPPER), :2] + dst[list(regions.LIPS_INNER_LOWER), :2])
+    down = np.array([0.0, iod])
+    poly = np.vstack([mid - 0.012 * down, (mid + 0.035 * down)[::-1]])
+    band = polygon_mask(img.shape[:2], poly, feather=0.5) > 0.5
+    lips = polygon_mask(img.shape[:2], dst[list(regions.LIPS_OUTER), :2], feather=0.5) > 0.5
+
+    def odd(im: np.ndarray) -> float:
+        import cv2
+
+        lab = cv2.cvtColor(im, cv2.COLOR_RGB2LAB).astype(float)
+        ref = np.median(lab[lips & ~band], axis=0)
+        dist = np.abs(lab[..., 0] - ref[0]) + 1.5 * np.hypot(*(lab[..., 1:] - ref[1:]).T).T
+        return float((dist[band] > 35).mean())
+
+    assert odd(out) < 0.5 * odd(warped)
+    assert odd(out) <= odd(half) <= odd(warped)

@@ -98,6 +98,7 @@ _LOWER_INNER = np.setdiff1d(_idx(R.LIPS_INNER_LOWER), _CORNERS)
 _UPPER_LIP = np.union1d(_UPPER_OUTER, _UPPER_INNER)
 _LOWER_LIP = np.union1d(_LOWER_OUTER, _LOWER_INNER)
 _LIPS = _idx(R.LIPS)
+_LIP_BODY = np.setdiff1d(_LIPS, _CORNERS)  # lips without the four corner points
 _PHILTRUM = np.setdiff1d(_idx(R.PHILTRUM), _LIPS)
 _CHIN = np.setdiff1d(_idx(R.CHIN), np.union1d(_IDENTITY, _LIPS))
 _CHEEKS = np.setdiff1d(_idx(R.RIGHT_CHEEK, R.LEFT_CHEEK), _IDENTITY)
@@ -251,11 +252,11 @@ def _au_field(au: int, q: np.ndarray) -> np.ndarray:
     elif au == 14:  # dimpler (buccinator)
         w = lat**2
         f.add(_CORNERS, -out * 0.025, -0.015, 1.0)
-        f.add(_LIPS, -out * 0.02, -0.01, w)
+        f.add(_LIP_BODY, -out * 0.02, -0.01, w)
         f.add(_CHEEKS, -out * 0.01, 0.0, f.near(_CORNERS, 0.2))
     elif au == 15:  # lip corner depressor (depressor anguli oris)
         f.add(_CORNERS, out * 0.01, 0.075, 1.0)
-        f.add(_LIPS, out * 0.008 * lat, 0.075 * lat, 1.0)
+        f.add(_LIP_BODY, out * 0.008 * lat, 0.075 * lat, 1.0)
         f.add(_CHIN, 0.0, 0.02, f.near(_CORNERS, 0.25))
         f.add(_CHEEKS, 0.0, 0.012, f.near(_CORNERS, 0.25))
     elif au == 16:  # lower lip depressor
@@ -268,7 +269,7 @@ def _au_field(au: int, q: np.ndarray) -> np.ndarray:
     elif au == 20:  # lip stretcher (risorius)
         w = lat**1.5
         f.add(_CORNERS, out * 0.08, 0.02, 1.0)
-        f.add(_LIPS, out * 0.075, 0.015, w)
+        f.add(_LIP_BODY, out * 0.075, 0.015, w)
         f.add(_UPPER_OUTER, 0.0, 0.012, central)
         f.add(_LOWER_OUTER, 0.0, -0.012, central)
         f.add(_CHEEKS, out * 0.025, 0.0, f.near(_CORNERS, 0.25))
@@ -276,7 +277,7 @@ def _au_field(au: int, q: np.ndarray) -> np.ndarray:
     elif au == 23:  # lip tightener (orbicularis oris): x1.6
         w = lat**2
         f.add(_CORNERS, -out * 0.035, 0.0, 1.0)
-        f.add(_LIPS, -out * 0.03, 0.0, w)
+        f.add(_LIP_BODY, -out * 0.03, 0.0, w)
         f.add(_UPPER_OUTER, 0.0, 0.03, central)
         f.add(_LOWER_OUTER, 0.0, -0.03, central)
     elif au == 24:  # lip presser (orbicularis oris): x1.6
@@ -296,7 +297,7 @@ def _au_field(au: int, q: np.ndarray) -> np.ndarray:
         f.add(_LOWER_INNER, 0.0, 0.16, wl)
         f.add(_LOWER_OUTER, 0.0, 0.14, wl)
         f.add(_CORNERS, -out * 0.03, 0.04, 1.0)  # a dropped jaw narrows the mouth
-        f.add(_LIPS, -out * 0.03 * lat**2, 0.0, 1.0)
+        f.add(_LIP_BODY, -out * 0.03 * lat**2, 0.0, 1.0)
         f.add(_CHIN, 0.0, 0.075, f.near(_LOWER_OUTER, 0.2))
         f.add(_CHEEKS, 0.0, 0.02, f.near(_CORNERS, 0.25))
     else:
@@ -397,6 +398,7 @@ def au_displacements_normalized(
             d[idx] = soft_cap(d[idx], cap)
     if close > 0.0:
         d = close_lips(q, d, close)
+    d = _corner_continuity(q, d)
     d = _drag_skin(q, d)
     d = _keep_lip_order(q, d)
     d[_IDENTITY] = 0.0
@@ -438,6 +440,31 @@ def close_lips(q: np.ndarray, d: np.ndarray, amount: float) -> np.ndarray:
     return out
 
 
+_CORNER_PAIRS = (
+    (R.MOUTH_CORNER_RIGHT, R.INNER_CORNER_RIGHT),
+    (R.MOUTH_CORNER_LEFT, R.INNER_CORNER_LEFT),
+)
+CORNER_SIGMA = 0.06
+"""Reach (IOD, Gaussian sigma) of a mouth corner's pull on the lip points next to it."""
+
+
+def _corner_continuity(q: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Lips next to a mouth corner move with it: each lip point's displacement is blended toward
+    its side's corner displacement (mean of the outer and inner corner) by a Gaussian of its
+    distance to that corner (sigma :data:`CORNER_SIGMA`). Without it, a corner pulled down
+    (AU15) or undone more than its neighbours (a talking source's estimated AU12/25/26) left a
+    step of ~0.1 IOD within 0.05 IOD of the corner, which the warp drew as a dark notch of the
+    source's open mouth beside a closed one."""
+    out = d.copy()
+    pts = q[_LIP_BODY, :2]
+    for outer, inner in _CORNER_PAIRS:
+        c = 0.5 * (q[outer, :2] + q[inner, :2])
+        dc = 0.5 * (d[outer] + d[inner])
+        w = np.exp(-0.5 * ((pts - c) ** 2).sum(-1) / CORNER_SIGMA**2)
+        out[_LIP_BODY] += w[:, None] * (dc - out[_LIP_BODY])
+    return out
+
+
 _DRAG_SKIN = np.setdiff1d(_idx(_CHEEKS, _NASOLABIAL, _CHIN, _PHILTRUM), _IDENTITY)
 _DRAG_SIGMA = 0.15
 
@@ -463,11 +490,16 @@ _OUTER_UPPER_PAIRS = np.array([R.LIPS_OUTER_UPPER[1:-1], R.LIPS_INNER_UPPER[1:-1
 _OUTER_LOWER_PAIRS = np.array([R.LIPS_OUTER_LOWER[1:-1], R.LIPS_INNER_LOWER[1:-1]])
 MIN_LIP_THICKNESS = 0.45
 """A lip may thin to this fraction of its source thickness, no further."""
+MAX_LIP_THICKNESS = 1.2
+"""A lip may thicken to this multiple of its source thickness, no further (the outer edge
+follows the inner one: undoing a talking jaw drop raised the inner lower lip more than the
+outer and stretched the lipstick into a thick pink band)."""
 
 
 def _keep_lip_order(q: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Stop lips crossing: the inner lower lip stays below the inner upper lip, and each lip
-    keeps at least :data:`MIN_LIP_THICKNESS` of its thickness (face-frame y, IOD units)."""
+    keeps between :data:`MIN_LIP_THICKNESS` and :data:`MAX_LIP_THICKNESS` of its thickness
+    (face-frame y, IOD units; the outer edge moves)."""
     y = q[:, 1] + d[:, 1]
     out = d.copy()
     up, lo = _INNER_PAIRS
@@ -485,6 +517,10 @@ def _keep_lip_order(q: np.ndarray, d: np.ndarray) -> np.ndarray:
         short = thick < need
         if short.any():
             out[outer[short], 1] = y[inner[short]] + sign * need[short] - q[outer[short], 1]
+        most = MAX_LIP_THICKNESS * thick0
+        fat = thick > most
+        if fat.any():
+            out[outer[fat], 1] = y[inner[fat]] + sign * most[fat] - q[outer[fat], 1]
     return out
 
 
