@@ -56,15 +56,36 @@ def to16k(audio: np.ndarray, sr: int) -> np.ndarray:
 
 
 def load_ser():
+    """(default whisper recogniser, prosody recogniser), 4 classes; (None, None) if missing."""
     from emoshift.errors import EmoshiftError
 
     try:
         from emoshift.recognize.speech import load_speech_recognizer
 
-        return load_speech_recognizer(4)
+        return load_speech_recognizer(4), load_speech_recognizer(4, "prosody")
     except (ImportError, EmoshiftError) as exc:
         print(f"(speech emotion recogniser not available: {exc})")
-        return None
+        return None, None
+
+
+# Speaker reference for the speaker-normalised SER: the same TTS voice (same backend, voice
+# profile, intensity) speaking these fixed sentences -- never the benchmark's -- once in each
+# of the 4 emotions, text as written (not rewritten). 3 x 4 = 12 utterances per voice.
+REFERENCE_SENTENCES = (
+    "The birch canoe slid on the smooth planks.",
+    "Glue the sheet to the dark blue background.",
+    "It is easy to tell the depth of a well.",
+)
+
+
+def voice_reference_features(tts, voice, ser) -> np.ndarray:
+    """Features (12, 570) of one voice's reference renditions (see REFERENCE_SENTENCES)."""
+    feats = []
+    for text in REFERENCE_SENTENCES:
+        for emo in EMOTIONS:
+            out = tts.synthesize(text, EmotionSpec(emo, 0.8), voice)
+            feats.append(ser.features(to16k(out.audio, out.sr), 16000))
+    return np.stack(feats)
 
 
 def main() -> int:
@@ -170,7 +191,7 @@ def main() -> int:
     )
 
     # --- ET2S: sentences x emotions ----------------------------------------------------------
-    ser = load_ser()
+    ser, ser_prosody = load_ser()
     sentences = [(speakable_text(talks[n][1].text), n) for n in TALKS] + [
         (s, TALKS[i % 4]) for i, s in enumerate(EXTRA_SENTENCES)
     ]
@@ -182,7 +203,15 @@ def main() -> int:
         n: voice_profile(a, 16000, text=t.text, speech_seconds=t.speech_end - t.speech_start)
         for n, (a, t) in talks.items()
     }
-    wers, hits, f0_err, records = [], [], [], []
+    wers, f0_err, records = [], [], []
+    # SER hits per way of judging: plain default (whisper), plain prosody, speaker-normalised
+    hit_sets: dict[str, list[bool]] = {
+        "whisper": [],
+        "prosody": [],
+        "prosody+ref": [],
+        "whisper+ref": [],
+    }
+    references: dict[str, np.ndarray] = {}
     synth_wall, synth_cpu, synth_audio = 0.0, 0.0, 0.0
     for text, clip in sentences:
         vp = profiles[clip]
@@ -208,18 +237,33 @@ def main() -> int:
                 "wer": round(wer, 3),
                 "duration": round(out.duration, 2),
             }
-            if ser is not None:
-                probs = ser.predict(a16, 16000)
-                top = probs.top_labels()[0]
-                hits.append(top == emo)
-                rec["ser_top"] = top.value
+            if ser is not None and ser_prosody is not None:
+                if clip not in references:
+                    references[clip] = voice_reference_features(tts, vp, ser)
+                feats = ser.features(a16, 16000)[None]  # prosody features are its first 58
+                nd = ser_prosody.model.mean.size  # 58 prosody features
+                ref_w = ser.reference_from_features(references[clip])
+                ref_p = ser_prosody.reference_from_features(references[clip][:, :nd])
+                tops = {
+                    "whisper": ser.predict_features(feats),
+                    "prosody": ser_prosody.predict_features(feats[:, :nd]),
+                    "prosody+ref": ser_prosody.predict_features(feats[:, :nd], reference=ref_p),
+                    "whisper+ref": ser.predict_features(feats, reference=ref_w),
+                }
+                for key, probs in tops.items():
+                    top = probs.top_labels()[0]
+                    hit_sets[key].append(top == emo)
+                    rec[f"ser_top_{key}"] = top.value
+                rec["ser_top"] = rec["ser_top_whisper"]
             if emo is Emotion.NEUTRAL:
                 f0 = median_f0(out.audio, out.sr)
                 f0_err.append(abs(f0 / vp.f0_median - 1.0))
                 rec["f0_median"], rec["speaker_f0"] = round(f0, 1), round(vp.f0_median, 1)
             records.append(rec)
             print(
-                f"  {emo.value:9s} wer={wer:.2f} {rec.get('ser_top', '-'):9s} {said[:70]!r}",
+                f"  {emo.value:9s} wer={wer:.2f} {rec.get('ser_top', '-'):9s} "
+                f"{rec.get('ser_top_prosody', '-'):9s} {rec.get('ser_top_prosody+ref', '-'):9s} "
+                f"{said[:60]!r}",
                 flush=True,
             )
     figures["et2s"] = records
@@ -241,26 +285,27 @@ def main() -> int:
                 "ok" if mean_wer <= 0.10 else "MISS",
             )
         )
-        if hits:
-            acc = float(np.mean(hits))
-            figures["ser_accuracy"] = acc
-            rows.append(
-                (
-                    "SER labels synthesised speech with the target",
-                    f"{100 * acc:.0f} %",
-                    ">= 75 %",
-                    "ok" if acc >= 0.75 else "MISS",
+        labels = {
+            "whisper": "SER labels synthesised speech with the target (default `whisper`, plain)",
+            "prosody": "  same, `prosody` variant, plain",
+            "prosody+ref": "  same, `prosody`, speaker-normalised (ref: same voice, other sentences)",
+            "whisper+ref": "  same, `whisper`, speaker-normalised (ref: same voice, other sentences)",
+        }
+        if hit_sets["whisper"]:
+            accs = {k: float(np.mean(v)) for k, v in hit_sets.items()}
+            figures["ser_accuracy"] = accs["whisper"]
+            figures["ser_accuracy_by_mode"] = accs
+            figures["ser_reference"] = {
+                "sentences": list(REFERENCE_SENTENCES),
+                "emotions": [e.value for e in EMOTIONS],
+                "intensity": 0.8,
+            }
+            for key, acc in accs.items():
+                rows.append(
+                    (labels[key], f"{100 * acc:.0f} %", ">= 75 %", "ok" if acc >= 0.75 else "MISS")
                 )
-            )
         else:
-            rows.append(
-                (
-                    "SER labels synthesised speech with the target",
-                    "n/a (no SER yet)",
-                    ">= 75 %",
-                    "-",
-                )
-            )
+            rows.append((labels["whisper"], "n/a (no SER yet)", ">= 75 %", "-"))
         worst = float(np.max(f0_err))
         figures["neutral_f0_rel_error"] = [round(x, 4) for x in f0_err]
         rows.append(

@@ -9,6 +9,12 @@ below, class-balanced weights, lbfgs). Leave-one-actor-out cross-validation (18 
 recalls) are printed, with the UA of all out-of-fold predictions pooled. The final models are
 then fitted on all 18 actors and written to src/emoshift/data/ser_<variant>_<k>.npz.
 4-class models are trained on the anger / happiness / neutral (+calm) / sadness clips only.
+
+Speaker-normalised models (ser_<variant>_<k>_spknorm.npz, used by ``predict(..., reference=)``):
+every clip's features minus the mean features of the SAME actor's clips of the OTHER RAVDESS
+sentence (within the label set's clips; no labels used), then the same recipe. Evaluated the
+same way (leave-one-actor-out; the held-out actor is normalised by its own other-sentence
+clips, as a TTS voice is at use time by its renditions of other sentences).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import itertools
 import os
 import sys
 import time
@@ -59,6 +66,8 @@ class Dataset:
     y: np.ndarray
     actor: np.ndarray
     paths: tuple[str, ...]
+    statement: np.ndarray | None = None
+    """(N,) int RAVDESS sentence (1 or 2), for the speaker normalisation."""
 
 
 def _code_hash() -> str:
@@ -81,6 +90,7 @@ def load_dataset(data: Path, whisper: bool, verbose: bool = True) -> Dataset:
     paths = tuple(str(data / r["path"]) for r in rows)
     y = np.array([RAVDESS_TO_EMOTION[r["label"]].value for r in rows])
     actor = np.array([int(r["actor"]) for r in rows])
+    statement = np.array([int(r["statement"]) for r in rows])
     cache = cache_dir("ser_features")
     key = hashlib.sha256("\n".join(paths).encode()).hexdigest()[:12]
     fx = cache / f"ravdess_{key}_prosody_{_code_hash()}.npy"
@@ -107,16 +117,42 @@ def load_dataset(data: Path, whisper: bool, verbose: bool = True) -> Dataset:
             np.save(fw, W)
             if verbose:
                 print(f"whisper embeddings of {len(paths)} clips: {time.time() - t:.0f} s")
-    return Dataset(X, W, y, actor, paths)
+    return Dataset(X, W, y, actor, paths, statement)
 
 
-def design(ds: Dataset, variant: str) -> np.ndarray:
-    """Feature matrix of a variant: (N, 58) or (N, 570) float64."""
+def speaker_normalise(
+    X: np.ndarray, actor: np.ndarray, statement: np.ndarray, ref: np.ndarray
+) -> np.ndarray:
+    """Each row minus the mean of the rows of the same actor, OTHER statement, with ``ref``
+    True (the reference clips: the label set's clips; labels themselves are not used).
+    X: (N, D); actor, statement: (N,) int; ref: (N,) bool. Returns (N, D) float64."""
+    Z = np.asarray(X, np.float64).copy()
+    for a in np.unique(actor):
+        for s in np.unique(statement):
+            tgt = (actor == a) & (statement == s)
+            src = (actor == a) & (statement != s) & ref
+            if not src.any():
+                raise ValueError(f"actor {a} has no reference clips outside statement {s}")
+            Z[tgt] -= X[src].mean(0)
+    return Z
+
+
+def design(
+    ds: Dataset, variant: str, speaker_norm_labels: tuple[Emotion, ...] | None = None
+) -> np.ndarray:
+    """Feature matrix of a variant: (N, 58) or (N, 570) float64; with
+    ``speaker_norm_labels``, speaker-normalised (reference: that label set's clips)."""
     if variant == "whisper":
         if ds.W is None:
             raise ValueError("dataset was loaded without Whisper embeddings")
-        return np.hstack([ds.X, ds.W]).astype(np.float64)
-    return ds.X.astype(np.float64)
+        X = np.hstack([ds.X, ds.W]).astype(np.float64)
+    else:
+        X = ds.X.astype(np.float64)
+    if speaker_norm_labels is not None:
+        if ds.statement is None:
+            raise ValueError("dataset was loaded without statement numbers")
+        X = speaker_normalise(X, ds.actor, ds.statement, subset(speaker_norm_labels, ds.y))
+    return X
 
 
 def fit(X: np.ndarray, y: np.ndarray, labels: tuple[Emotion, ...], C: float) -> LinearSoftmax:
@@ -142,12 +178,19 @@ def subset(labels: tuple[Emotion, ...], y: np.ndarray) -> np.ndarray:
 
 
 def leave_actors_out(
-    ds: Dataset, variant: str, labels: tuple[Emotion, ...], folds: list[list[int]] | None = None
+    ds: Dataset,
+    variant: str,
+    labels: tuple[Emotion, ...],
+    folds: list[list[int]] | None = None,
+    speaker_norm: bool = False,
 ) -> dict[str, object]:
     """Cross-validate by actor groups (default: leave one actor out). Returns per-fold UA,
-    mean fold UA, pooled UA, the out-of-fold probabilities (N, K) and the clip mask."""
+    mean fold UA, pooled UA, the out-of-fold probabilities (N, K) and the clip mask.
+    ``speaker_norm``: per-actor normalised features (each actor only by its own clips, so
+    no information crosses folds)."""
     sel = subset(labels, ds.y)
-    X, y, g = design(ds, variant)[sel], ds.y[sel], ds.actor[sel]
+    X = design(ds, variant, labels if speaker_norm else None)
+    X, y, g = X[sel], ds.y[sel], ds.actor[sel]
     folds = folds or [[a] for a in sorted(set(g.tolist()))]
     P = np.zeros((len(y), len(labels)))
     per_fold = []
@@ -193,35 +236,50 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--variants", nargs="+", default=list(C_BY_VARIANT), choices=list(C_BY_VARIANT))
     ap.add_argument("--no-write", action="store_true", help="cross-validate only")
+    ap.add_argument(
+        "--no-speaker-norm", action="store_true", help="skip the speaker-normalised models"
+    )
     args = ap.parse_args(argv)
     if not (args.data / "manifest.csv").exists():
         print(f"no manifest.csv in {args.data}", file=sys.stderr)
         return 2
     ds = load_dataset(args.data, whisper="whisper" in args.variants)
     for variant in args.variants:
-        for labels in (LABELS_4, LABELS_7):
+        for labels, norm in itertools.product((LABELS_4, LABELS_7), (False, True)):
+            if norm and args.no_speaker_norm:
+                continue
             k = len(labels)
-            cv = leave_actors_out(ds, variant, labels)
+            tag = f"{variant} {k}-class{' speaker-normalised' if norm else ''}"
+            cv = leave_actors_out(ds, variant, labels, speaker_norm=norm)
             folds = " ".join(f"{a[0]:02d}:{u:.2f}" for a, u in zip(cv["folds"], cv["per_fold_ua"]))
-            print(f"[{variant} {k}-class] leave-one-actor-out UA per actor: {folds}")
+            print(f"[{tag}] leave-one-actor-out UA per actor: {folds}")
             print(
-                f"[{variant} {k}-class] mean fold UA {cv['mean_fold_ua']:.3f}, "
+                f"[{tag}] mean fold UA {cv['mean_fold_ua']:.3f}, "
                 f"pooled UA {cv['pooled_ua']:.3f} (chance {1 / k:.3f})"
             )
             if args.no_write:
                 continue
             sel = subset(labels, ds.y)
-            model = fit(design(ds, variant)[sel], ds.y[sel], labels, C_BY_VARIANT[variant])
+            X = design(ds, variant, labels if norm else None)
+            model = fit(X[sel], ds.y[sel], labels, C_BY_VARIANT[variant])
             info = {
                 "cv_mean_fold_ua": cv["mean_fold_ua"],
                 "cv_pooled_ua": cv["pooled_ua"],
                 "C": C_BY_VARIANT[variant],
                 "n_train": int(sel.sum()),
             }
-            out = model_path(variant, k)
+            out = model_path(variant, k, speaker_norm=norm)
             out.parent.mkdir(parents=True, exist_ok=True)
             save_model(out, model, labels, variant, info)
             print(f"wrote {out.relative_to(REPO)} ({out.stat().st_size // 1024} KiB)")
+    if not args.no_write and "prosody" in args.variants and not args.no_speaker_norm:
+        # development speaker-normalised model for the tests: 4 classes, actors 17-18 held out
+        sel = subset(LABELS_4, ds.y) & ~np.isin(ds.actor, HOLDOUT_ACTORS)
+        X = design(ds, "prosody", LABELS_4)
+        model = fit(X[sel], ds.y[sel], LABELS_4, C_BY_VARIANT["prosody"])
+        out = model_path("prosody", 4, speaker_norm=True).with_name("ser_prosody_4_spknorm_dev.npz")
+        save_model(out, model, LABELS_4, "prosody", {"C": C_BY_VARIANT["prosody"]})
+        print(f"wrote {out.relative_to(REPO)} (actors {HOLDOUT_ACTORS} held out, for tests)")
     if not args.no_write and "prosody" in args.variants:
         # development model for the tests: 4 classes, actors 17-18 held out
         sel = subset(LABELS_4, ds.y) & ~np.isin(ds.actor, HOLDOUT_ACTORS)

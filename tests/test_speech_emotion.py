@@ -170,3 +170,79 @@ def test_whisper_variant_predicts(angry_clip: tuple[np.ndarray, int]) -> None:
     p = rec.predict(audio, sr).p
     assert p.shape == (4,) and abs(float(p.sum()) - 1.0) < 1e-5
     assert rec.features(audio, sr).shape == (len(FEATURE_NAMES) + 512,)
+
+
+# --- speaker-normalised mode ---------------------------------------------------------------
+@pytest.fixture(scope="session")
+def held_out_4class(
+    ravdess: Path, manifest: list[dict[str, str]]
+) -> tuple[list[dict[str, str]], np.ndarray]:
+    """Rows and prosody features of all 4-class clips of the held-out actors 17-18 (72)."""
+    four = {"anger", "happiness", "sadness", "neutral", "calm"}
+    rows = [r for r in manifest if r["actor"] in HELD_OUT_ACTORS and r["label"] in four]
+    feats = np.stack(
+        [extract_features(*sf.read(ravdess / r["path"], dtype="float32")) for r in rows]
+    )
+    return rows, feats
+
+
+def test_speaker_normalised_held_out_actors(
+    held_out_4class: tuple[list[dict[str, str]], np.ndarray],
+) -> None:
+    """Development speaker-normalised model (actors 17-18 held out). Each judged clip is
+    normalised by its actor's clips of the OTHER sentence (never itself; labels unused), as
+    a TTS voice is by its renditions of other sentences. Same 32 clips as the plain test."""
+    rows, feats = held_out_4class
+    labels, model, variant, _ = load_model_file(
+        model_path("prosody", 4).with_name("ser_prosody_4_spknorm_dev.npz")
+    )
+    dev = SpeechEmotionRecognizer(labels, model, variant, norm_model=model)
+    pred, truth = [], []
+    for i, r in enumerate(rows):
+        if not (
+            (r["label"] in ("anger", "happiness", "sadness") and r["intensity"] == "strong")
+            or r["label"] == "neutral"
+        ):
+            continue
+        other = [
+            j
+            for j, o in enumerate(rows)
+            if o["actor"] == r["actor"] and o["statement"] != r["statement"]
+        ]
+        assert i not in other and len(other) == 18
+        ref = dev.reference_from_features(feats[other])
+        pred.append(dev.predict_features(feats[i], reference=ref).top_labels()[0].value)
+        truth.append(r["label"])
+    assert len(truth) == 32
+    per_class = {c: np.mean([p == c for p, t in zip(pred, truth) if t == c]) for c in set(truth)}
+    ua = float(np.mean(list(per_class.values())))
+    # measured 0.531 when written (anger 1.0, neutral 0.75, happiness 0.25, sadness 0.125):
+    # below the plain model's 0.656 on these two actors, although over all 18 actors
+    # (leave-one-actor-out) normalising raises the 4-class UA from 0.645 to 0.702
+    print(f"held-out speaker-normalised UA {ua:.3f} {per_class}")
+    assert ua >= 0.45, per_class
+
+
+def test_reference_api(rec4: SpeechEmotionRecognizer, angry_clip: tuple[np.ndarray, int]) -> None:
+    from emoshift.errors import BackendError
+
+    rec = load_speech_recognizer(4, "prosody")
+    audio, sr = angry_clip
+    half = audio.size // 2
+    ref = rec.reference([audio[:half], audio[half:]], sr)
+    assert ref.n_utterances == 2 and ref.mean.shape == (len(FEATURE_NAMES),)
+    p = rec.predict(audio, sr, reference=ref).p
+    assert p.shape == (4,) and abs(float(p.sum()) - 1.0) < 1e-5
+    # the reference moves the answer: judged against itself, an utterance is "average"
+    same = rec.predict(audio, sr, reference=rec.reference([audio, audio], sr)).p
+    assert not np.allclose(same, rec.predict(audio, sr).p, atol=1e-3)
+    batch = rec.predict_batch([audio, audio], sr, reference=ref).p
+    np.testing.assert_allclose(batch[0], p, atol=1e-6)
+    with pytest.raises(ConfigError, match="at least 2"):
+        rec.reference([audio], sr)
+    with pytest.raises(ConfigError, match="features"):  # a whisper-sized reference
+        rec.predict(audio, sr, reference=rec.reference_from_features(np.zeros((2, 570))))
+    bare = SpeechEmotionRecognizer(rec.labels, rec.model, "prosody")
+    with pytest.raises(BackendError, match="speaker-normalised"):
+        bare.predict(audio, sr, reference=ref)
+    assert rec4.norm_model is not None  # the default variant ships one too

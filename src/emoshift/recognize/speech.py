@@ -10,14 +10,25 @@ RAVDESS "calm" is merged into neutral in both (calm is a low-arousal, neutral-va
 of the same sentence; emoshift has no calm category, and our syntheses' "neutral" is closest to
 it). Two feature variants:
 
-- ``prosody`` (default): the gain- and word-insensitive prosodic / spectral statistics of
+- ``prosody``: the gain- and word-insensitive prosodic / spectral statistics of
   :mod:`emoshift.recognize.features_audio` (58 values). Loads in milliseconds.
-- ``whisper``: the same plus the time-averaged Whisper-base encoder states (packaged model).
-  More accurate on RAVDESS, slower to load (the Whisper model), and it reacts less to
+- ``whisper`` (default): the same plus the time-averaged Whisper-base encoder states (packaged
+  model). More accurate on RAVDESS, slower to load (the Whisper model), and it reacts less to
   prosody changes on synthesised speech (see docs/recognizers.md, "Speech").
 
-The weights are plain arrays in ``emoshift/data/ser_<variant>_<k>.npz`` (no pickles); the
-forward pass is numpy. Licence: the weights derive from RAVDESS (CC BY-NC-SA 4.0).
+**Speaker-normalised mode** (optional, per call): ``predict(audio, sr, reference=ref)`` where
+``ref = rec.reference(other_utterances, sr)`` is the mean feature vector of OTHER utterances of
+the same speaker / TTS voice. The utterance's features minus that mean go through a second
+model (``ser_<variant>_<k>_spknorm.npz``) trained on RAVDESS with the same per-actor
+normalisation (each clip minus the mean of its actor's clips of the *other* RAVDESS sentence,
+labels unused) -- per-speaker normalisation as in Busso et al. (2011) / Schuller's speaker
+standardisation. It removes what a voice always sounds like (a TTS voice's bright or flat
+baseline) and keeps what differs between its utterances. The reference should cover the
+speaker's range (RAVDESS: all emotions of the label set), never include the utterance judged,
+and uses no labels. Without a reference, nothing changes.
+
+The weights are plain arrays in ``emoshift/data/ser_<variant>_<k>[_spknorm].npz`` (no pickles);
+the forward pass is numpy. Licence: the weights derive from RAVDESS (CC BY-NC-SA 4.0).
 """
 
 from __future__ import annotations
@@ -72,9 +83,23 @@ RAVDESS_TO_EMOTION: dict[str, Emotion] = {
 """RAVDESS label (manifest.csv) -> emoshift emotion; calm is merged into neutral."""
 
 
-def model_path(variant: str, n_classes: int) -> Path:
-    """Where the committed weights of a variant / label set live."""
-    return DATA_DIR / f"ser_{variant}_{n_classes}.npz"
+def model_path(variant: str, n_classes: int, speaker_norm: bool = False) -> Path:
+    """Where the committed weights of a variant / label set live (``speaker_norm``: the model
+    for features normalised by a :class:`SpeakerReference`)."""
+    return DATA_DIR / f"ser_{variant}_{n_classes}{'_spknorm' if speaker_norm else ''}.npz"
+
+
+@dataclass(frozen=True)
+class SpeakerReference:
+    """What one speaker / voice sounds like on average: the mean feature vector of some of its
+    utterances (not the one judged), made by :meth:`SpeechEmotionRecognizer.reference`.
+
+    mean: (D,) float64 in the order of the recogniser's features (D = 58, or 570 for
+    ``whisper``); n_utterances: how many utterances it averages.
+    """
+
+    mean: np.ndarray
+    n_utterances: int
 
 
 @dataclass(frozen=True)
@@ -112,12 +137,14 @@ class SpeechEmotionRecognizer:
         variant: str,
         check: SpeechCheck | None = None,
         info: dict[str, float] | None = None,
+        norm_model: LinearSoftmax | None = None,
     ) -> None:
         self.labels = labels
         self.model = model
         self.variant = variant
         self.check = check or SpeechCheck()
         self.info = info or {}
+        self.norm_model = norm_model
         self.licence_keys: tuple[str, ...] = ("emoshift-ser", "ravdess") + (
             ("whisper-base",) if variant == "whisper" else ()
         )
@@ -132,28 +159,74 @@ class SpeechEmotionRecognizer:
             f = np.concatenate([f, whisper_embedding(audio, sr, self.check)])
         return f
 
-    def predict(self, audio: np.ndarray, sr: int) -> EmotionProbs:
-        """audio: (N,) float32 mono in [-1, 1] (any level), sr: its rate in Hz (any; resampled
-        to 16 kHz). Returns probabilities of shape (len(labels),), float32, summing to 1."""
-        p = self.model.proba(self.features(audio, sr)[None])[0]
-        return EmotionProbs(self.labels, p)
-
-    def predict_batch(self, audios: Sequence[np.ndarray], sr: int) -> EmotionProbs:
-        """Several utterances at one rate -> probabilities (N, len(labels)), float32.
-        Raises NoSpeechError (naming the clip index) if any clip holds no speech."""
-        if len(audios) == 0:
-            return EmotionProbs(self.labels, np.zeros((0, len(self.labels)), np.float32))
+    def _features_batch(self, audios: Sequence[np.ndarray], sr: int) -> np.ndarray:
         feats = []
         for i, a in enumerate(audios):
             try:
                 feats.append(self.features(a, sr))
             except NoSpeechError as e:
                 raise NoSpeechError(f"clip {i}: {e}") from e
-        return EmotionProbs(self.labels, self.model.proba(np.stack(feats)))
+        return np.stack(feats)
 
-    def predict_features(self, features: np.ndarray) -> EmotionProbs:
+    def reference(self, audios: Sequence[np.ndarray], sr: int) -> SpeakerReference:
+        """A speaker reference from OTHER utterances of the same speaker / voice (at least 2;
+        e.g. a TTS voice speaking a few fixed sentences in each emotion of the label set).
+        Never include the utterance to be judged. Raises NoSpeechError for a silent clip and
+        ConfigError for fewer than 2 clips."""
+        if len(audios) < 2:
+            raise ConfigError(
+                "a speaker reference needs at least 2 other utterances of the same voice "
+                f"(got {len(audios)})"
+            )
+        return self.reference_from_features(self._features_batch(audios, sr))
+
+    @staticmethod
+    def reference_from_features(features: np.ndarray) -> SpeakerReference:
+        """:class:`SpeakerReference` from precomputed :meth:`features` rows (N, D), N >= 1."""
+        f = np.atleast_2d(np.asarray(features, np.float64))
+        return SpeakerReference(f.mean(axis=0), int(f.shape[0]))
+
+    def _proba(self, feats: np.ndarray, reference: SpeakerReference | None) -> np.ndarray:
+        if reference is None:
+            return self.model.proba(feats)
+        if self.norm_model is None:
+            raise BackendError(
+                f"no speaker-normalised {self.variant} model is installed "
+                f"({model_path(self.variant, len(self.labels), True).name}); run "
+                "`.venv/bin/python scripts/train_speech_emotion.py`"
+            )
+        ref = np.asarray(reference.mean, np.float64)
+        if ref.shape != (feats.shape[1],):
+            raise ConfigError(
+                f"the speaker reference has {ref.shape[-1]} features, this {self.variant} "
+                f"recogniser {feats.shape[1]}: build it with this recogniser's reference()"
+            )
+        return self.norm_model.proba(feats - ref)
+
+    def predict(
+        self, audio: np.ndarray, sr: int, reference: SpeakerReference | None = None
+    ) -> EmotionProbs:
+        """audio: (N,) float32 mono in [-1, 1] (any level), sr: its rate in Hz (any; resampled
+        to 16 kHz). ``reference``: judge relative to this speaker reference with the
+        speaker-normalised model (see the module docstring); None: the plain model.
+        Returns probabilities of shape (len(labels),), float32, summing to 1."""
+        return EmotionProbs(self.labels, self._proba(self.features(audio, sr)[None], reference)[0])
+
+    def predict_batch(
+        self, audios: Sequence[np.ndarray], sr: int, reference: SpeakerReference | None = None
+    ) -> EmotionProbs:
+        """Several utterances at one rate (all of one speaker when ``reference`` is given) ->
+        probabilities (N, len(labels)), float32. Raises NoSpeechError (naming the clip index)
+        if any clip holds no speech."""
+        if len(audios) == 0:
+            return EmotionProbs(self.labels, np.zeros((0, len(self.labels)), np.float32))
+        return EmotionProbs(self.labels, self._proba(self._features_batch(audios, sr), reference))
+
+    def predict_features(
+        self, features: np.ndarray, reference: SpeakerReference | None = None
+    ) -> EmotionProbs:
         """Probabilities from precomputed :meth:`features` rows, (N, D) -> (N, K)."""
-        return EmotionProbs(self.labels, self.model.proba(np.atleast_2d(features)))
+        return EmotionProbs(self.labels, self._proba(np.atleast_2d(features), reference))
 
 
 def load_model_file(path: Path) -> tuple[tuple[Emotion, ...], LinearSoftmax, str, dict[str, float]]:
@@ -185,6 +258,10 @@ def load_speech_recognizer(n_classes: int = 4, variant: str = "whisper") -> Spee
     variant: "whisper" (default: prosody statistics + Whisper-base encoder features; the one
         that meets the RAVDESS targets; shares the transcriber's loaded Whisper model) or
         "prosody" (prosody statistics only: lighter, loads instantly, less accurate).
+    The speaker-normalised model of the same variant (``..._spknorm.npz``) is loaded too when
+    present; it serves ``predict(..., reference=...)``. On emoshift's own Kokoro speech
+    (issue 8), ``variant="prosody"`` with a reference of the same voice's other renditions
+    is the setting that labels most renditions right (docs/recognizers.md).
     """
     if n_classes not in (4, 7):
         raise ConfigError(f"n_classes must be 4 or 7 (got {n_classes})")
@@ -193,6 +270,15 @@ def load_speech_recognizer(n_classes: int = 4, variant: str = "whisper") -> Spee
     labels, model, stored_variant, info = load_model_file(model_path(variant, n_classes))
     if stored_variant != variant or len(labels) != n_classes:
         raise BackendError(f"{model_path(variant, n_classes).name} does not hold a {variant} model")
+    norm_model = None
+    norm_path = model_path(variant, n_classes, speaker_norm=True)
+    if norm_path.exists():  # optional: only predictions with a reference need it
+        norm_labels, norm_model, norm_variant, norm_info = load_model_file(norm_path)
+        if norm_labels != labels or norm_variant != variant:
+            raise BackendError(
+                f"{norm_path.name} does not match {model_path(variant, n_classes).name}"
+            )
+        info = {**info, **{f"spknorm_{k}": v for k, v in norm_info.items()}}
     if variant == "whisper":
         whisper_encoder()  # load now, so the first prediction is not the slow one
-    return SpeechEmotionRecognizer(labels, model, variant, info=info)
+    return SpeechEmotionRecognizer(labels, model, variant, info=info, norm_model=norm_model)

@@ -83,9 +83,13 @@ class ProsodyTargets:
 # Piper renditions judged by the project's speech emotion recogniser (trained on RAVDESS):
 # anger needs a strongly raised spectral tilt (pressed, high-effort voice) more than pitch;
 # happiness a very wide range and a high level (low male voices stayed "neutral" below
-# +7 st: the recogniser hears absolute pitch); sadness a dark, breathy, narrow voice -- there the acted
-# RAVDESS sadness is slightly HIGHER in pitch ("tearful"), against the table's "slightly
-# lower", and only slightly slower, with longer pauses. See docs/speech.md.
+# +7 st: the recogniser hears absolute pitch); sadness a dark (steep tilt), breathy, soft,
+# very narrow voice with long pauses (Banse & Scherer 1996; Juslin & Laukka 2003) -- there the
+# acted RAVDESS sadness is slightly HIGHER in pitch ("tearful"), against the table's "slightly
+# lower", and only slightly slower. Sadness and neutral were last revised on 21 Nov (sadness
+# narrower / darker / breathier, neutral no longer darkened): plain prosody-SER hits on Kokoro
+# went 0.71 -> 0.83 on the benchmark's 24 renditions and 0.58 -> 0.65 on 48 renditions of three
+# Harvard sentences not used for tuning. See docs/speech.md.
 CATEGORY_TARGETS: Mapping[Emotion, ProsodyTargets] = {
     Emotion.ANGER: ProsodyTargets(
         f0_shift_st=4.0,
@@ -109,15 +113,15 @@ CATEGORY_TARGETS: Mapping[Emotion, ProsodyTargets] = {
         energy_range=1.3,
     ),
     Emotion.SADNESS: ProsodyTargets(
-        f0_shift_st=2.0,
-        f0_range=0.6,
+        f0_shift_st=3.0,
+        f0_range=0.5,
         rate=0.95,
-        pause_factor=1.5,
-        energy_db=-6.0,
-        tilt_db=-8.0,
-        breathiness=0.5,
+        pause_factor=1.6,
+        energy_db=-8.0,
+        tilt_db=-10.0,
+        breathiness=0.7,
         formant_shift=0.97,
-        energy_range=0.8,
+        energy_range=0.7,
     ),
     Emotion.FEAR: ProsodyTargets(
         f0_shift_st=5.0,
@@ -156,8 +160,11 @@ CATEGORY_TARGETS: Mapping[Emotion, ProsodyTargets] = {
         energy_db=-1.0,
         tilt_db=0.0,
     ),
-    # neutral removes emotional colouring: a flatter, slightly darker, matter-of-fact reading
-    Emotion.NEUTRAL: ProsodyTargets(f0_range=0.85, tilt_db=-1.5),
+    # neutral removes emotional colouring: a slightly flatter, matter-of-fact reading. Not
+    # darker and not much flatter: a TTS voice's neutral is already flat, and flattening and
+    # darkening it further is what makes it sound sad (Banse & Scherer 1996: steep tilt and a
+    # narrow range are sadness cues); on recorded speech (keep-words) it still calms the melody
+    Emotion.NEUTRAL: ProsodyTargets(f0_range=0.92),
 }
 
 TABLE_WEIGHT = 0.75  # share of Murray & Arnott vs MaryTTS in level, range, rate, loudness
