@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -192,3 +193,54 @@ def test_bad_style(closed: tuple[np.ndarray, np.ndarray]) -> None:
     image, p = closed
     with pytest.raises(ValueError, match="style"):
         render_mouth(image, p, _opened(p, 0.2), None, "grin")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("style", ["cavity", "lower_teeth"])
+def test_wide_cavity_is_warm_graded_and_not_black(
+    closed: tuple[np.ndarray, np.ndarray], donor: MouthDonor, style: str
+) -> None:
+    """A wide-open mouth (surprise, fear) is dark flesh in shadow: never near-black, redder
+    than it is blue, darker at the top under the upper lip than at the bottom."""
+    image, p = closed
+    dst = _opened(p, 0.35)
+    out = render_mouth(image, p, dst, donor, style)  # type: ignore[arg-type]
+    inside = polygon_mask(image.shape[:2], dst[INNER, :2], feather=0.5, dilate=-2) > 0.5
+    gray = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY).astype(float)
+    lips = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[
+        polygon_mask(image.shape[:2], p[list(regions.LIPS_OUTER), :2], feather=0.5) > 0.5
+    ]
+    y = gray[inside]
+    # no black hole (the code before this rule: 0.22 and 0.38 of the lips, red/blue 1.5)
+    assert np.percentile(y, 5) > 0.27 * np.median(lips)
+    assert y.mean() > 0.44 * np.median(lips)
+    rgb = out[inside].astype(float)
+    assert rgb[:, 0].mean() > 1.65 * rgb[:, 2].mean()  # warm, not a grey slot
+    rows = np.flatnonzero(inside.any(axis=1))
+    third = max(1, len(rows) // 3)
+    top = gray[rows[:third]][inside[rows[:third]]].mean()
+    bottom = gray[rows[-third:]][inside[rows[-third:]]].mean()
+    assert bottom > 1.15 * top  # graded: lit toward the lower lip and tongue
+
+
+def test_dark_donor_gives_a_shaded_floor_not_a_black_slot(
+    closed: tuple[np.ndarray, np.ndarray], donor: MouthDonor
+) -> None:
+    """A donor whose mouth is black where no lower teeth show (and whose darkest pixels are
+    black) still gives a shaded, lit lower part under a darker top."""
+    image, p = closed
+    dark = replace(
+        donor,
+        image=(donor.image.astype(np.float32) * 0.05).astype(np.uint8),
+        cavity_colour=np.zeros(3, np.uint8),
+    )
+    dst = _opened(p, 0.3)
+    out = render_mouth(image, p, dst, dark, "lower_teeth")
+    inside = polygon_mask(image.shape[:2], dst[INNER, :2], feather=0.5, dilate=-2) > 0.5
+    gray = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY).astype(float)
+    lips = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[
+        polygon_mask(image.shape[:2], p[list(regions.LIPS_OUTER), :2], feather=0.5) > 0.5
+    ]
+    assert np.percentile(gray[inside], 5) > 0.15 * np.median(lips)
+    rows = np.flatnonzero(inside.any(axis=1))
+    bottom = gray[rows[-len(rows) // 3 :]][inside[rows[-len(rows) // 3 :]]].mean()
+    assert bottom > 0.4 * np.median(lips)

@@ -10,9 +10,12 @@ eyes open) and re-mapped into every new opening (:func:`render_mouth`):
   downwards, so teeth are *cropped* when the new opening is smaller, never squashed; across
   the mouth the teeth keep their scale too, or stretch by at most ``MAX_STRETCH`` when the
   new mouth is wider than the donor's;
-* where the new opening is wider or taller than the donor's, the donor's cavity colour fills
-  it, shaded darker under the upper lip and toward the corners (as a real mouth is);
-* the result is blended in with a feathered mask of the new inner-lip polygon, brightness
+* where the new opening is wider or taller than the donor's, or the donor is dark (no lower
+  teeth showing), a shaded cavity shows: dark but warm flesh (the donor's cavity colour,
+  half lip-derived red, not black when the mouth is wide open), darkest under the upper lip
+  and in the corners, lighter toward the lower lip with a tongue tone when open wide, turning
+  toward the lips' shadowed colour near the outline;
+* the result is blended in with a soft mask of the new inner-lip polygon, brightness
   matched to the frame through the lips' own luminance.
 
 Without a usable donor (no open-mouthed frame, or no teeth in it) a shaded cavity is drawn.
@@ -66,8 +69,23 @@ MIN_TEETH_FRACTION = 0.06
 MAX_STRETCH = 1.4
 """A mouth wider than the donor's stretches the teeth across by at most this factor (a
 smile's corners beyond the donor's teeth show cavity)."""
-CAVITY_MAX_LUMA = 0.4
-"""The cavity is drawn at most this bright, relative to the lips' median luminance."""
+CAVITY_MAX_LUMA = 0.5
+"""The cavity's base colour is at most this bright, relative to the lips' median luminance..."""
+CAVITY_MIN_LUMA = 0.28
+"""...and at least this bright: a real open mouth is dark but never black (a donor whose
+darkest pixels are black would otherwise paint a hole)."""
+DARK_MAX_LUMA = 0.4
+"""...for a narrow opening the cap is this (the face mesh re-detects a talking mouth's
+opening by its dark interior: a lighter one lowered the lip-sync correlation)."""
+LIT_GAP = (0.08, 0.25)
+"""Mean inner-lip gaps (IOD) between which the cavity's luminance range widens from
+[0, DARK_MAX_LUMA] to [CAVITY_MIN_LUMA, CAVITY_MAX_LUMA] of the lips' luminance."""
+CAVITY_WARMTH = 0.5
+"""Share of the cavity's base colour taken from a warm, lip-derived red of the same luminance
+(the inside of the mouth is flesh in shadow, not a grey hole)."""
+RIM = 0.03
+"""Inside the opening, within this distance (IOD) of the inner-lip outline, the interior turns
+toward the lips' shadowed inner faces: lighter and warmer near the lips, soft against them."""
 CORNER_FADE = 0.05
 """Where the opening is narrower than this (IOD, at least 2 px) the interior fades out."""
 N_SPLIT = 16
@@ -385,16 +403,25 @@ def _shaded_cavity(
     they meet; a near-black cavity there showed as dark blots at the corners of a smile).
     """
     s = np.clip(np.abs(u) / max(half, 1e-6), 0.0, 1.0)
-    shade = (0.55 + 0.55 * _smoothstep(t / 0.8)) * (1.0 - 0.2 * s**3)
+    # back and top (under the upper teeth) darkest, the floor of the mouth lit from the front
+    shade = (0.66 + 0.6 * _smoothstep((t - 0.1) / 0.85)) * (1.0 - 0.25 * s**3)
     col = base[None, :] * shade[..., None]
     w_tongue = (
-        0.7 * _smoothstep((t - 0.5) / 0.4) * (1.0 - s**2) * _smoothstep((gap_iod - 0.12) / 0.2)
+        0.75 * _smoothstep((t - 0.42) / 0.45) * (1.0 - s**2) * _smoothstep((gap_iod - 0.06) / 0.16)
     )[..., None]
     col = col * (1.0 - w_tongue) + tongue[None, :] * (shade[..., None] * w_tongue)
     if corner is not None:
         w_c = (0.7 * _smoothstep((s - 0.65) / 0.3))[..., None]
         col = col * (1.0 - w_c) + corner[None, :] * w_c
     return col
+
+
+def _warm(cavity: np.ndarray, lip: np.ndarray) -> np.ndarray:
+    """The cavity colour with ``CAVITY_WARMTH`` of it replaced by a lip-derived dark red of the
+    same luminance: (3,) float32 RGB."""
+    red = np.asarray(lip, np.float32) * np.array([1.0, 0.62, 0.6], np.float32)
+    red *= np.float32(float(_luma(cavity)) / max(float(_luma(red)), 1.0))
+    return (cavity * (1.0 - CAVITY_WARMTH) + red * CAVITY_WARMTH).astype(np.float32)
 
 
 def _estimate_cavity_colour(lip: np.ndarray, lip_y: float) -> tuple[np.ndarray, np.ndarray]:
@@ -462,15 +489,19 @@ def render_mouth(
     crop = image[roi.slices].astype(np.float32)
     lip, lip_y, _ = _lip_stats(image, dst)
     cavity, tongue = _estimate_cavity_colour(lip, lip_y)
-    if donor is not None:
-        cavity = donor.cavity_colour.astype(np.float32)
-        # an opening that is mostly teeth has no truly dark pixels: its "darkest 15%" are the
-        # lips' shadowed rims; keep the cavity well below the lips' brightness
-        limit = CAVITY_MAX_LUMA * (donor.lip_luma if np.isfinite(donor.lip_luma) else lip_y)
-        luma = float(_luma(cavity))
-        if luma > limit:
-            cavity *= np.float32(limit / luma)
     gap_iod = float(inner_gap(dst))
+    # a narrow (talking) opening lets little light in and stays dark; a wide one is lit deeper
+    lit = float(_smoothstep((gap_iod - LIT_GAP[0]) / (LIT_GAP[1] - LIT_GAP[0])))
+    if donor is not None:
+        cavity = np.maximum(donor.cavity_colour.astype(np.float32), 1.0)  # black has no hue
+        # an opening that is mostly teeth has no truly dark pixels: its "darkest 15%" are the
+        # lips' shadowed rims; keep the cavity well below the lips' brightness, but not black
+        ref = donor.lip_luma if np.isfinite(donor.lip_luma) else lip_y
+        luma = max(float(_luma(cavity)), 1.0)
+        lo, hi = lit * CAVITY_MIN_LUMA, DARK_MAX_LUMA + lit * (CAVITY_MAX_LUMA - DARK_MAX_LUMA)
+        target = float(np.clip(luma, lo * ref, hi * ref))
+        cavity = cavity * np.float32(target / luma)
+    cavity = _warm(cavity, lip)
     fill = _shaded_cavity(
         u, t, mf.half, gap_iod, cavity, tongue, corner=np.asarray(lip, np.float32) * 0.5
     )
@@ -487,7 +518,16 @@ def render_mouth(
 
     outline = smooth_closed(dst[_INNER, :2].astype(np.float64)) - roi.offset
     cover = polygon_coverage((h, w), outline)
-    alpha = feathered(signed_distance(cover), feather, 0.5 * feather)
+    sd = signed_distance(cover)
+    # near the lips the interior is their shadowed inner face: lighter and warmer, so the
+    # opening grades into the lips instead of ending at a hard dark edge
+    rim = np.asarray(lip, np.float32) * np.float32(0.55)
+    w_rim = (
+        (0.15 + 0.35 * lit) * (1.0 - _smoothstep(sd / np.float32(max(1.5, RIM * iod))))
+    ).astype(np.float32)
+    fill = fill + (rim[None, None, :] - fill) * w_rim[..., None]
+    # a soft edge: zero 1.5 feathers outside the outline (as before), full 1.5 feathers inside
+    alpha = feathered(sd, 1.5 * feather)
     # toward the corners the opening narrows to nothing: there the lips shade into each other
     # rather than end at a dark dot (the opening's height per image column: robust to any shape)
     height = cover.sum(axis=0)
@@ -549,5 +589,8 @@ def _donor_fill(
         donor.image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     ).astype(np.float32)
     sample *= np.float32(gain)
+    # the donor's own dark gaps (no lower teeth showing, the cavity between the rows) are no
+    # darker than the shaded cavity: a plausible floor of the mouth instead of a black slot
+    sample = np.maximum(sample, cavity_fill)
     valid = valid.astype(np.float32)[..., None]
     return cavity_fill * (1.0 - valid) + sample * valid
