@@ -304,11 +304,7 @@ class EDAPipeline:
             # TTS and the face mesh each leave part of the two cores idle)
             with ThreadPoolExecutor(1, thread_name_prefix="emoshift-face") as pool:
                 face = pool.submit(self._face_branch, run, video, video_hash)
-                try:
-                    s2s, speech = (None, None) if cfg.face_only else self.speech(run, audio)
-                except BaseException:
-                    face.cancel()
-                    raise
+                s2s, speech = (None, None) if cfg.face_only else self.speech(run, audio)
                 track, st = face.result()
             if st is not None:
                 stills = [st.folder / f for f in st.files.values()]

@@ -239,6 +239,7 @@ class RunFolder:
     def manifest(self) -> dict[str, Any]:
         with self._lock:
             stages = sorted(self.stages.values(), key=lambda s: s.folder.name)
+            models = set(self.models)
         return {
             "emoshift_manifest": 1,
             "started": self.started,
@@ -260,7 +261,7 @@ class RunFolder:
                 for s in stages
             ],
             "timings": {s.name: round(s.seconds, 4) for s in stages},
-            "licences": licences_for(self.models),
+            "licences": licences_for(models),
             **self.extra,
         }
 
