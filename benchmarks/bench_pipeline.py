@@ -44,24 +44,13 @@ def first_load_seconds() -> float:
 
 
 def ffmpeg_baseline(src: Path, work: Path) -> float:
-    """Seconds for a plain ``ffmpeg -i src -c:v libx264 -c:a aac`` of the clip (baseline)."""
-    dst = work / f"ffmpeg_{src.stem}.mp4"
+    """Seconds for a plain ``ffmpeg -i src -c:v libx264 -c:a aac`` of the clip (the same
+    baseline command as ``bench_media.py``)."""
+    from bench_media import ffmpeg_cmd
+
     t0 = time.perf_counter()
     subprocess.run(
-        [
-            "ffmpeg",
-            "-loglevel",
-            "error",
-            "-y",
-            "-i",
-            str(src),
-            "-c:v",
-            "libx264",
-            "-c:a",
-            "aac",
-            str(dst),
-        ],
-        check=True,
+        ffmpeg_cmd(src, work / f"ffmpeg_{src.stem}.mp4", same_settings=False), check=True
     )
     return time.perf_counter() - t0
 
