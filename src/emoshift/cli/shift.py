@@ -88,6 +88,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="largest",
         help="several faces: use the largest (default) or stop with an error",
     )
+    p.add_argument(
+        "--max-stretch",
+        type=float,
+        default=1.5,
+        help="the new speech lasts at most this many times the clip (default 1.5): the rewrite "
+        "that fits is chosen and long pauses are shortened, never the words; 0 = no limit",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -106,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         max_duration=args.max_duration,
         multi_face=args.faces,
+        max_stretch=args.max_stretch,
     )
     assert set(options) <= set(ShiftConfig.__dataclass_fields__)
     if args.emotion and args.emotion.strip().lower() == "all":

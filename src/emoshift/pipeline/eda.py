@@ -56,6 +56,9 @@ class ShiftConfig:
         seed: makes every random choice repeatable.
         max_duration: longest input accepted, seconds (None: $EMOSHIFT_MAX_DURATION or 600).
         multi_face: "largest" picks the largest face (with a warning); "error" fails.
+        max_stretch: the new speech may last at most this many times the source clip
+            (isochrony, as in dubbing: the rewrite that fits is chosen and long pauses are
+            shortened; the words are never sped up); 0 = no limit. Not used with keep_words.
     """
 
     emotion: EmotionSpec
@@ -70,6 +73,7 @@ class ShiftConfig:
     seed: int = 0
     max_duration: float | None = None
     multi_face: Literal["largest", "error"] = "largest"
+    max_stretch: float = 1.5
 
     def __post_init__(self) -> None:
         if self.speech_only and self.face_only:
@@ -78,6 +82,10 @@ class ShiftConfig:
             raise ConfigError(f"mode must be 'video' or 'still', got {self.mode!r}")
         if not 1 <= self.n_stills <= 50:
             raise ConfigError("n_stills must be in 1..50")
+        if self.max_stretch != 0 and not 1.0 <= self.max_stretch <= 10.0:
+            raise ConfigError(
+                f"max_stretch must be 0 (no limit) or in 1..10, got {self.max_stretch}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -177,6 +185,7 @@ class EDAPipeline:
 
         cfg = self.config
         audio = read_audio(audio_stage.path("audio"), sr=AUDIO_SR)
+        budget = cfg.max_stretch * audio.size / AUDIO_SR if cfg.max_stretch > 0 else None
         res = speech_to_speech(
             audio,
             AUDIO_SR,
@@ -186,6 +195,7 @@ class EDAPipeline:
             synthesizer=cfg.tts,
             seed=cfg.seed,
             run=run,
+            max_seconds=budget,
         )
         return res, run.stages["speech"]
 

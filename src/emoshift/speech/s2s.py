@@ -24,8 +24,9 @@ import numpy as np
 from emoshift.emotion import EmotionSpec
 from emoshift.errors import ConfigError
 from emoshift.fileio import write_json_atomic, write_text_atomic
+from emoshift.speech import isochrony
 from emoshift.speech.align import Phone, align_phones
-from emoshift.speech.synthesize import Synthesizer, get_synthesizer
+from emoshift.speech.synthesize import SpeechAudio, Synthesizer, get_synthesizer
 from emoshift.speech.transcribe import SAMPLE_RATE, Transcriber, Transcript, get_transcriber
 from emoshift.speech.voice import VoiceProfile, voice_profile
 from emoshift.timing import Timings
@@ -100,6 +101,34 @@ def _rewrite(
     return res.text, res.to_dict()
 
 
+def _fit_text(
+    text: str,
+    rec: dict[str, Any] | None,
+    target: EmotionSpec,
+    voice: VoiceProfile,
+    max_seconds: float | None,
+) -> tuple[str, dict[str, Any] | None]:
+    """Under a time budget, the rewrite candidate to speak (:func:`isochrony.pick_within`;
+    the rewriter's ranking decides among those that fit). Without one: unchanged."""
+    if not max_seconds or not rec or len(rec.get("candidates") or []) < 2:
+        return text, rec
+    from emoshift.speech.prosody import targets_for
+    from emoshift.speech.tts_kokoro import NOMINAL_SYLLABLE_RATE
+
+    tg = targets_for(target)
+    speed = tg.rate
+    if np.isfinite(voice.syllable_rate):
+        speed *= float(np.clip(voice.syllable_rate / NOMINAL_SYLLABLE_RATE, 0.85, 1.2))
+    scores = (rec.get("scores") or {}).get("per_candidate")
+    i, info = isochrony.pick_within(
+        rec["candidates"], scores, float(max_seconds), speed=speed, pause_factor=tg.pause_factor
+    )
+    rec = {**rec, "isochrony": info}
+    if i:
+        rec["text"] = rec["candidates"][i]
+    return rec["text"], rec
+
+
 def _synth(synthesizer: Synthesizer | str | None) -> Synthesizer:
     if synthesizer is None or isinstance(synthesizer, str):
         return get_synthesizer(synthesizer)
@@ -117,6 +146,7 @@ def speech_to_speech(
     run: Any = None,
     transcriber: Transcriber | None = None,
     seed: int = 0,
+    max_seconds: float | None = None,
 ) -> S2SResult:
     """Change the emotion of speech.
 
@@ -131,6 +161,10 @@ def speech_to_speech(
         run: an :class:`emoshift.pipeline.RunFolder` to write stages into (optional).
         transcriber: a loaded transcriber (default: the shared Whisper base).
         seed: passed to the rewriter and synthesizer.
+        max_seconds: a time budget for the new speech (isochrony, as in dubbing; None = no
+            limit): the rewrite candidate is chosen to fit it and, if the speech still runs
+            over, its pauses are shortened (:mod:`emoshift.speech.isochrony`). Not used in
+            keep-words mode.
 
     Raises :class:`~emoshift.errors.NoSpeechError` when the audio holds no speech.
     """
@@ -174,11 +208,15 @@ def speech_to_speech(
     source_text = speakable_text(transcript.text)
     with timer.stage("rewrite"):
         if run is None:
-            new_text, rec = _rewrite(source_text, target, rewriter, seed)
+            new_text, rec = _fit_text(
+                *_rewrite(source_text, target, rewriter, seed), target, voice, max_seconds
+            )
         else:
 
             def _rw_stage(folder: Path) -> tuple[dict[str, str], dict[str, Any]]:
-                text, r = _rewrite(source_text, target, rewriter, seed)
+                text, r = _fit_text(
+                    *_rewrite(source_text, target, rewriter, seed), target, voice, max_seconds
+                )
                 write_text_atomic(folder / "rewritten.txt", text + "\n")
                 write_json_atomic(folder / "rewrite.json", r or {"text": text, "backend": None})
                 return {"text": "rewritten.txt", "record": "rewrite.json"}, {"text": text}
@@ -188,33 +226,36 @@ def speech_to_speech(
                 if isinstance(rewriter, str) or rewriter is None
                 else getattr(rewriter, "name", "custom")
             )
-            st = run.stage(
-                "rewrite",
-                {"text": source_text, "target": target.to_dict(), "rewriter": rname, "seed": seed},
-                _rw_stage,
-            )
+            key = {"text": source_text, "target": target.to_dict(), "rewriter": rname, "seed": seed}
+            if max_seconds:
+                key["max_seconds"] = round(float(max_seconds), 2)
+                rate = float(voice.syllable_rate)
+                key["speaker_rate"] = round(rate, 2) if np.isfinite(rate) else None
+            st = run.stage("rewrite", key, _rw_stage)
             new_text = st.path("text").read_text().strip()
             rec = json.loads(st.path("record").read_text())
 
     # 3. speak
     synth = _synth(synthesizer)
     with timer.stage("synthesize"):
+
+        def make() -> SpeechAudio:
+            return synth.synthesize(new_text, target, voice, seed=seed, max_seconds=max_seconds)
+
         if run is None:
-            out = synth.synthesize(new_text, target, voice, seed=seed)
+            out = make()
             speech, out_sr, phones, info = out.audio, out.sr, out.phones, out.info
         else:
-            speech, out_sr, phones, info = _speech_stage(
-                run,
-                {
-                    "text": new_text,
-                    "target": target.to_dict(),
-                    "tts": synth.name,
-                    "voice": voice.to_dict(),
-                    "seed": seed,
-                },
-                lambda: synth.synthesize(new_text, target, voice, seed=seed),
-                list(synth.licence_keys),
-            )
+            key = {
+                "text": new_text,
+                "target": target.to_dict(),
+                "tts": synth.name,
+                "voice": voice.to_dict(),
+                "seed": seed,
+            }
+            if max_seconds:
+                key["max_seconds"] = round(float(max_seconds), 2)
+            speech, out_sr, phones, info = _speech_stage(run, key, make, list(synth.licence_keys))
     secs = info.get("seconds", {}) if isinstance(info, dict) else {}
     for k in ("prosody", "phones"):
         if k in secs:

@@ -22,6 +22,7 @@ import numpy as np
 
 from emoshift.emotion import EmotionSpec
 from emoshift.registry import Registry
+from emoshift.speech import isochrony
 from emoshift.speech.align import Phone, align_phones
 from emoshift.speech.prosody import ProsodyTargets, apply_prosody, targets_for
 from emoshift.speech.voice import VoiceProfile
@@ -55,9 +56,16 @@ class Synthesizer(Protocol):
     licence_keys: tuple[str, ...]
 
     def synthesize(
-        self, text: str, target: EmotionSpec, voice: VoiceProfile | None = None, *, seed: int = 0
+        self,
+        text: str,
+        target: EmotionSpec,
+        voice: VoiceProfile | None = None,
+        *,
+        seed: int = 0,
+        max_seconds: float | None = None,
     ) -> SpeechAudio:
-        """Speak ``text`` with emotion ``target`` in a voice close to ``voice``."""
+        """Speak ``text`` with emotion ``target`` in a voice close to ``voice``; with
+        ``max_seconds``, shorten pauses to keep within it (:func:`finish`)."""
         ...
 
 
@@ -112,14 +120,29 @@ def finish(
     *,
     with_phones: bool,
     info: dict[str, Any],
+    max_seconds: float | None = None,
 ) -> SpeechAudio:
     """Shared tail of the backends: level, WORLD prosody + F0 matching, phones.
-    ``info["seconds"]`` gets the time spent on prosody and on phone alignment."""
+    ``info["seconds"]`` gets the time spent on prosody and on phone alignment.
+
+    ``max_seconds`` (isochrony, :mod:`emoshift.speech.isochrony`): when the speech would run
+    over it, the emotion's pause lengthening is reduced (pauses may even shrink) before WORLD,
+    and whatever still runs over is taken out of the pauses afterwards (never below 0.25 s
+    each); the words keep their pace. Recorded in ``info["isochrony"]``."""
     t0 = time.perf_counter()
     audio = normalise_level(audio, sr)
+    iso_rec: dict[str, Any] | None = None
+    if max_seconds:
+        post, iso_rec = _pause_budget(audio, sr, post, float(max_seconds))
     f0_ref = voice.f0_median if voice is not None and np.isfinite(voice.f0_median) else None
     if f0_ref is not None or not post.is_identity:
         audio = apply_prosody(audio, sr, post, f0_ref=f0_ref, match_formants=True)
+    if iso_rec is not None and audio.size / sr > float(max_seconds):
+        audio, _, removed = isochrony.fit_pauses(audio, sr, float(max_seconds))
+        iso_rec["pauses_cut_s"] = round(removed, 3)
+    if iso_rec is not None:
+        iso_rec["seconds"] = round(audio.size / sr, 3)
+        info = {**info, "isochrony": iso_rec}
     t1 = time.perf_counter()
     phones = None
     if with_phones:
@@ -136,6 +159,29 @@ def finish(
         "seconds": seconds,
     }
     return SpeechAudio(np.asarray(audio, np.float32), sr, text, phones, info)
+
+
+def _pause_budget(
+    audio: np.ndarray, sr: int, post: ProsodyTargets, max_seconds: float
+) -> tuple[ProsodyTargets, dict[str, Any]]:
+    """The WORLD targets with the pause factor lowered so that (N,) ``audio`` (the TTS output
+    before WORLD) fits ``max_seconds`` once its pauses are scaled (floor 0.4: pauses keep
+    part of their length), and a record of the change."""
+    runs = isochrony.pause_runs(audio, sr)
+    pauses = sum(b - a for a, b in runs) / sr
+    d0 = audio.size / sr
+    expected = d0 + (post.pause_factor - 1.0) * pauses
+    rec: dict[str, Any] = {
+        "max_seconds": round(max_seconds, 3),
+        "expected_s": round(expected, 3),
+        "pause_factor": round(post.pause_factor, 3),
+    }
+    if expected > max_seconds and pauses > 0:
+        pf = max(0.4, 1.0 + (max_seconds - d0) / pauses)
+        if pf < post.pause_factor:
+            post = replace(post, pause_factor=pf)
+            rec["pause_factor_used"] = round(pf, 3)
+    return post, rec
 
 
 _LOADED: dict[str, Synthesizer] = {}
@@ -156,9 +202,13 @@ def synthesize(
     *,
     backend: str | None = None,
     seed: int = 0,
+    max_seconds: float | None = None,
 ) -> SpeechAudio:
-    """Speak ``text`` with ``target`` using backend ``backend`` (default: kokoro; loaded once)."""
-    return get_synthesizer(backend).synthesize(text, target, voice, seed=seed)
+    """Speak ``text`` with ``target`` using backend ``backend`` (default: kokoro; loaded once);
+    ``max_seconds``: see :func:`finish`."""
+    return get_synthesizer(backend).synthesize(
+        text, target, voice, seed=seed, max_seconds=max_seconds
+    )
 
 
 __all__ = [

@@ -118,7 +118,13 @@ class HttpSynthesizer:
         return r.content
 
     def synthesize(
-        self, text: str, target: EmotionSpec, voice: VoiceProfile | None = None, *, seed: int = 0
+        self,
+        text: str,
+        target: EmotionSpec,
+        voice: VoiceProfile | None = None,
+        *,
+        seed: int = 0,
+        max_seconds: float | None = None,
     ) -> Any:
         from emoshift.speech.prosody import ProsodyTargets, targets_for
         from emoshift.speech.synthesize import finish, split_rate
@@ -134,7 +140,17 @@ class HttpSynthesizer:
             "model_id": self.model_id,
             "voice_settings": voice_settings(target),
         }
-        return finish(audio, sr, text, target, voice, post, with_phones=self.with_phones, info=info)
+        return finish(
+            audio,
+            sr,
+            text,
+            target,
+            voice,
+            post,
+            with_phones=self.with_phones,
+            info=info,
+            max_seconds=max_seconds,
+        )
 
     def close(self) -> None:
         self._client.close()

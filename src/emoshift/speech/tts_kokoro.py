@@ -285,7 +285,7 @@ class KokoroSynthesizer:
         self.config = KokoroConfig(threads=threads)
         load_session(threads)  # load now: creating the backend is the "model loading" step
 
-    def synthesize(self, text, target, voice=None, *, seed: int = 0):
+    def synthesize(self, text, target, voice=None, *, seed: int = 0, max_seconds=None):
         from emoshift.speech.prosody import targets_for
         from emoshift.speech.synthesize import finish, split_rate
         from emoshift.speech.voice import choose_kokoro_voice
@@ -304,5 +304,13 @@ class KokoroSynthesizer:
             "phonemes": phonemes,
         }
         return finish(
-            audio, SAMPLE_RATE, text, target, voice, post, with_phones=self.with_phones, info=info
+            audio,
+            SAMPLE_RATE,
+            text,
+            target,
+            voice,
+            post,
+            with_phones=self.with_phones,
+            info=info,
+            max_seconds=max_seconds,
         )

@@ -56,7 +56,13 @@ class PiperSynthesizer:
         self.match_rate = match_rate
 
     def synthesize(
-        self, text: str, target: EmotionSpec, voice: VoiceProfile | None = None, *, seed: int = 0
+        self,
+        text: str,
+        target: EmotionSpec,
+        voice: VoiceProfile | None = None,
+        *,
+        seed: int = 0,
+        max_seconds: float | None = None,
     ) -> Any:
         from piper import SynthesisConfig
 
@@ -104,4 +110,5 @@ class PiperSynthesizer:
             post,
             with_phones=self.with_phones,
             info=info,
+            max_seconds=max_seconds,
         )
