@@ -213,3 +213,15 @@ def test_mesh_warp_leaves_no_dark_dots_on_the_outline(track_file: Path) -> None:
     track = load_track(track_file)
     i = int(np.nanargmin(inner_lip_gap(track.points)))
     assert _outline_dark_dots(MeshWarp, track.points[i]) == 0
+
+
+def test_talk_open_weight_is_per_emotion_unless_set():
+    from emoshift.emotion import Emotion, EmotionSpec
+    from emoshift.face.animate import DEFAULT_TALK_OPEN_WEIGHT
+
+    fear, happy = EmotionSpec(Emotion.FEAR, 1.0), EmotionSpec(Emotion.HAPPINESS, 1.0)
+    cfg = AnimateConfig()
+    # fear keeps its whole open mouth while talking; others a share
+    assert cfg.open_weight(fear) == 1.0
+    assert cfg.open_weight(happy) == DEFAULT_TALK_OPEN_WEIGHT < 1.0
+    assert AnimateConfig(talk_open_weight=0.5).open_weight(fear) == 0.5

@@ -43,7 +43,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from emoshift.emotion import EmotionSpec
+from emoshift.emotion import Emotion, EmotionSpec
 from emoshift.errors import ConfigError, NoFaceError
 from emoshift.face import regions as R
 from emoshift.face.au import AUs
@@ -114,7 +114,7 @@ class AnimateConfig:
     seed: int = 0
     mouth: bool = True
     shading: bool = True
-    talk_open_weight: float = 0.35
+    talk_open_weight: float | None = None
     expression_config: ExpressionConfig = field(default_factory=ExpressionConfig)
     visemes: VisemeConfig = field(default_factory=VisemeConfig)
     blinks: BlinkConfig = field(default_factory=BlinkConfig)
@@ -130,8 +130,25 @@ class AnimateConfig:
             raise ConfigError(
                 f"head_motion must be 'source', 'prosody' or 'none', got {self.head_motion!r}"
             )
-        if not 0.0 <= self.talk_open_weight <= 1.0:
-            raise ConfigError("talk_open_weight must be in [0, 1]")
+        if self.talk_open_weight is not None and not 0.0 <= self.talk_open_weight <= 1.0:
+            raise ConfigError("talk_open_weight must be in [0, 1] (or None: per emotion)")
+
+    def open_weight(self, spec: EmotionSpec) -> float:
+        """The talking share of ``spec``'s lip opening: ``talk_open_weight`` if set, else
+        :data:`TALK_OPEN_WEIGHT` of the main emotion (default 0.35)."""
+        if self.talk_open_weight is not None:
+            return float(self.talk_open_weight)
+        main = max(spec.weights, key=spec.weights.__getitem__)
+        return TALK_OPEN_WEIGHT.get(main, DEFAULT_TALK_OPEN_WEIGHT)
+
+
+DEFAULT_TALK_OPEN_WEIGHT = 0.35
+TALK_OPEN_WEIGHT: dict[Emotion, float] = {Emotion.FEAR: 1.0}
+"""Per-emotion share of the emotion's own lip opening (AU25/26) kept while talking (it grows
+with the speech's jaw opening; at 0.35 a smile's parting shows a little as the jaw opens).
+Fear's open mouth is one of its two main cues: at 0.35 its stretched, barely open talking
+mouth read as a grin to the FER (talk_man_office fear EDD 0.665, fear p 0.079 -> 0.057; at
+1.0: EDD 0.244, p -> 0.120; the other talk_* clips unchanged within 0.02)."""
 
 
 @dataclass
@@ -852,7 +869,7 @@ def animate_video(
         # the emotion's own lip parting shows while the jaw opens (a share of it, rising with
         # the viseme jaw opening): were it shown in the pauses, the mouth would open when the
         # voice stops (and be more open in silence than at the bilabials)
-        open_w = config.talk_open_weight * np.clip(params[:, JAW] / _JAW_FULL_OPEN, 0.0, 1.0)
+        open_w = config.open_weight(spec) * np.clip(params[:, JAW] / _JAW_FULL_OPEN, 0.0, 1.0)
         rest = rest_face(track.points[valid])
         ref_frame = FaceFrame.of(track.points[np.flatnonzero(valid)[0]])
         rest_px = (ref_frame.origin + ref_frame.scale * rest @ ref_frame.rot.T).astype(np.float32)
