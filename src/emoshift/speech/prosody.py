@@ -24,8 +24,10 @@ envelope gain / tilt / formant warp, aperiodicity (breathiness), WORLD synthesis
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -248,17 +250,60 @@ class WorldParams:
     sr: int
 
 
-def analyse(audio: np.ndarray, sr: int) -> WorldParams:
-    """WORLD analysis of (N,) float audio."""
+WORLD_WORKERS = 2
+"""Threads for WORLD analysis and synthesis (pyworld releases the GIL): utterances longer than
+``_MIN_SPLIT_S`` are cut at quiet points into this many pieces."""
+_MIN_SPLIT_S = 2.0
+
+
+def _analyse_one(x: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pw = _pyworld()
-    x = np.ascontiguousarray(audio, np.float64)
     f0, t = pw.dio(x, sr, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=FRAME_PERIOD_MS)
     f0 = pw.stonemask(x, f0, t, sr)
-    f0 = _clean_f0(f0)
     fft = pw.get_cheaptrick_fft_size(sr, F0_FLOOR)
     sp = pw.cheaptrick(x, f0, t, sr, f0_floor=F0_FLOOR, fft_size=fft)
     ap = pw.d4c(x, f0, t, sr, fft_size=fft)
-    return WorldParams(f0, sp, ap, sr)
+    return f0, sp, ap
+
+
+def quiet_cuts(level: np.ndarray, n: int, search: float = 0.15) -> list[int]:
+    """Indices cutting a (T,) ``level`` (e.g. frame energy in dB) into ``n`` pieces of about
+    equal length, each at the quietest point within ``search`` x T of the even cut."""
+    t = level.size
+    cuts = []
+    for k in range(1, n):
+        c = k * t // n
+        lo, hi = max(1, int(c - search * t)), min(t - 1, int(c + search * t) + 1)
+        if hi <= lo:
+            continue
+        cuts.append(lo + int(np.argmin(level[lo:hi])))
+    return sorted(set(cuts))
+
+
+def analyse(audio: np.ndarray, sr: int, workers: int | None = None) -> WorldParams:
+    """WORLD analysis of (N,) float audio. Long audio is cut at quiet 5 ms frames into
+    ``workers`` (default :data:`WORLD_WORKERS`) pieces analysed in parallel threads; the
+    frames are those of a whole-utterance analysis except within a few ms of the cuts."""
+    x = np.ascontiguousarray(audio, np.float64)
+    hop = sr * FRAME_PERIOD_MS / 1000.0
+    n = max(1, WORLD_WORKERS if workers is None else int(workers))
+    if n == 1 or x.size < _MIN_SPLIT_S * sr * n / 2 or hop != int(hop):
+        # (pieces must hold whole frames: a rate like 22.05 kHz is analysed in one go)
+        f0, sp, ap = _analyse_one(x, sr)
+        return WorldParams(_clean_f0(f0), sp, ap, sr)
+    hop = int(hop)
+    m = x.size // hop
+    level = np.log10(np.mean(x[: m * hop].reshape(m, hop) ** 2, axis=1) + 1e-12)
+    bounds = [0, *(c * hop for c in quiet_cuts(level, n)), x.size]
+    pieces = [np.ascontiguousarray(x[a:b]) for a, b in itertools.pairwise(bounds)]
+    with ThreadPoolExecutor(len(pieces), thread_name_prefix="emoshift-world") as pool:
+        parts = list(pool.map(lambda piece: _analyse_one(piece, sr), pieces))
+    # a piece of L samples (L a multiple of hop) has L / hop + 1 frames: its last frame is the
+    # next piece's first
+    f0 = np.concatenate([p[0][:-1] for p in parts[:-1]] + [parts[-1][0]])
+    sp = np.concatenate([p[1][:-1] for p in parts[:-1]] + [parts[-1][1]])
+    ap = np.concatenate([p[2][:-1] for p in parts[:-1]] + [parts[-1][2]])
+    return WorldParams(_clean_f0(f0), np.ascontiguousarray(sp), np.ascontiguousarray(ap), sr)
 
 
 def _clean_f0(f0: np.ndarray) -> np.ndarray:
@@ -412,11 +457,34 @@ def modify(
     )
 
 
-def synthesize_world(params: WorldParams) -> np.ndarray:
-    """WORLD synthesis -> (N,) float32."""
+def synthesize_world(params: WorldParams, workers: int | None = None) -> np.ndarray:
+    """WORLD synthesis -> (N,) float32. Long utterances are cut at quiet unvoiced frames into
+    ``workers`` (default :data:`WORLD_WORKERS`) pieces synthesised in parallel threads."""
     pw = _pyworld()
-    y = pw.synthesize(params.f0, params.sp, params.ap, params.sr, FRAME_PERIOD_MS)
-    return np.asarray(y, np.float32)
+    t = params.f0.size
+    n = max(1, WORLD_WORKERS if workers is None else int(workers))
+    seconds = t * FRAME_PERIOD_MS / 1000.0
+    hop = params.sr * FRAME_PERIOD_MS / 1000.0
+    if n == 1 or seconds < _MIN_SPLIT_S * n / 2 or hop != int(hop):
+        y = pw.synthesize(params.f0, params.sp, params.ap, params.sr, FRAME_PERIOD_MS)
+        return np.asarray(y, np.float32)
+    # cut only where the voice is off: voiced frames are priced out of the search
+    level = np.log10(np.sum(params.sp, axis=1) + 1e-12) + 100.0 * (params.f0 > 0)
+    cuts = quiet_cuts(level, n)
+    bounds = [0, *cuts, t - 1]
+
+    def one(ab: tuple[int, int]) -> np.ndarray:
+        a, b = ab  # frames a..b inclusive: (b - a) frame periods of audio
+        f0 = np.ascontiguousarray(params.f0[a : b + 1])
+        sp = np.ascontiguousarray(params.sp[a : b + 1])
+        ap = np.ascontiguousarray(params.ap[a : b + 1])
+        y = pw.synthesize(f0, sp, ap, params.sr, FRAME_PERIOD_MS)
+        return np.asarray(y, np.float32)
+
+    with ThreadPoolExecutor(len(bounds) - 1, thread_name_prefix="emoshift-world") as pool:
+        parts = list(pool.map(one, list(itertools.pairwise(bounds))))
+    # WORLD renders one frame period per frame: a piece's last frame is the next one's first
+    return np.concatenate([p[: -int(hop)] for p in parts[:-1]] + [parts[-1]])
 
 
 def soft_limit(audio: np.ndarray, ceiling: float = 0.97) -> np.ndarray:
