@@ -203,9 +203,12 @@ class MeshWarp:
     landmarks ``src`` go to ``dst``: each destination triangle samples its source triangle
     (clamped barycentric coordinates, ``cv2.remap``); the whole map is continuous, with no
     holes, and nothing beyond the outer ring changes. ``map_step``: the map is computed every
-    that many pixels and upsampled (exact inside triangles; the triangles round the mouth
-    and eye openings are mapped at every pixel). ``smooth``: blur (IOD) of the bands'
-    displacement, so straight edges there do not bend at triangle edges.
+    that many pixels (at least; ``step_iod``: at most one sample per 1/``step_iod`` of the
+    inter-ocular distance, so large faces get a coarser grid in pixels and the same one
+    relative to the face: 2 px up to an IOD of ~107 px, 3 px for talk_man_map's 129 px) and
+    upsampled (exact inside triangles; the triangles round the mouth and eye openings are
+    mapped at every pixel). ``smooth``: blur (IOD) of the bands' displacement, so straight
+    edges there do not bend at triangle edges.
     """
 
     def __init__(
@@ -215,6 +218,7 @@ class MeshWarp:
         ring: float = 0.35,
         margin: float = 0.25,
         map_step: int = 2,
+        step_iod: float = 43.0,
         smooth: float = 0.1,
     ) -> None:
         from scipy.spatial import ConvexHull, Delaunay
@@ -252,6 +256,7 @@ class MeshWarp:
         self.ring = float(ring)
         self.margin = float(margin)
         self.map_step = max(1, int(map_step))
+        self.step_iod = float(step_iod)
         self.smooth = float(smooth)
         self._grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         # the outer bands: hull -> anchor ring (points 468 + k) -> fixed outer ring
@@ -369,7 +374,7 @@ class MeshWarp:
         # The backward displacement is computed every `st` pixels (piecewise affine and
         # continuous, so bilinear upsampling is exact inside triangles and within a fraction
         # of a pixel at their edges) and added to the identity at full resolution.
-        st = self.map_step
+        st = max(self.map_step, round(iod / self.step_iod)) if self.step_iod > 0 else self.map_step
         h2, w2 = -(-h // st), -(-w // st)
         c = 0.5 * (st - 1)  # map sample (i, j) sits at ROI pixel (st * i + c, st * j + c)
         # folded face triangles first, so their correctly oriented neighbours cover the overlap
