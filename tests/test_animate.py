@@ -225,3 +225,19 @@ def test_talk_open_weight_is_per_emotion_unless_set():
     assert cfg.open_weight(fear) == 1.0
     assert cfg.open_weight(happy) == DEFAULT_TALK_OPEN_WEIGHT < 1.0
     assert AnimateConfig(talk_open_weight=0.5).open_weight(fear) == 0.5
+
+
+def test_per_clip_analysis_is_done_once_and_follows_the_track(clip: Path, track_file: Path):
+    from dataclasses import replace
+
+    from emoshift.face.animate import prepare_video
+    from emoshift.face.trackio import load_track
+
+    track = load_track(track_file)
+    first = prepare_video(clip, track)
+    assert first.closed_mouth is not None
+    frame, pts = first.closed_mouth
+    assert frame.shape[:2] == track.size and pts.shape == (478, 3)
+    assert prepare_video(clip, track) is first  # reused: every emotion of a clip shares it
+    moved = replace(track, points=track.points + 1.0)
+    assert prepare_video(clip, moved) is not first  # another track is another analysis

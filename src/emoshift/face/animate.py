@@ -35,6 +35,7 @@ import logging
 import queue
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -888,9 +889,10 @@ def animate_video(
         weights = neutralize_weights(rest) if config.lip_sync else np.zeros(N)
         basis = MouthBasis.of(rest)
         warp = MeshWarp(rest)
-        ref = _closed_mouth_frame(video_path, track) if config.lip_sync else None
+        prep = prepare_video(video_path, track)
+        ref = prep.closed_mouth if config.lip_sync else None
         patch_tris = _mouth_zone(rest)[warp.triangles].all(axis=1) if ref is not None else None
-        donor = _video_donor(video_path, track) if config.mouth else None
+        donor = prep.donor if config.mouth else None
         style = _mouth_style(spec)
         shade = _shade_aus(add, undo) if (config.shading and config.expression) else {}
         blinks = _video_blinks(video_path, track, idx, fps, config) if config.lip_sync else None
@@ -1050,6 +1052,44 @@ def _eye_zone(q: np.ndarray) -> np.ndarray:
     return inside
 
 
+@dataclass(frozen=True)
+class VideoPrep:
+    """What animating a clip needs from the clip alone, whatever the emotion: the frame with
+    the most closed mouth and its landmarks (None: no face), and the mouth donor (None)."""
+
+    closed_mouth: tuple[np.ndarray, np.ndarray] | None
+    donor: Any
+
+
+_PREP: OrderedDict[tuple[Any, ...], VideoPrep] = OrderedDict()
+_PREP_LOCK = threading.Lock()
+_PREP_KEEP = 4
+
+
+def prepare_video(video: str | Path, track: Any) -> VideoPrep:
+    """The :class:`VideoPrep` of ``video`` (with its face ``track``), worked out once per
+    process (~0.6 s of decoding and scoring at 844x844) and reused while the file and the
+    track are the same: every emotion of ``shift --emotion all`` shares it, and the pipeline
+    computes it in the face thread while the speech is made. The last few clips are kept."""
+    import hashlib
+
+    video = Path(video)
+    st = video.stat()
+    digest = hashlib.sha1(np.ascontiguousarray(track.points).tobytes()).hexdigest()
+    key = (str(video.resolve()), st.st_size, st.st_mtime_ns, digest)
+    with _PREP_LOCK:
+        got = _PREP.get(key)
+        if got is not None:
+            _PREP.move_to_end(key)
+            return got
+    prep = VideoPrep(_closed_mouth_frame(video, track), _video_donor(video, track))
+    with _PREP_LOCK:
+        _PREP[key] = prep
+        while len(_PREP) > _PREP_KEEP:
+            _PREP.popitem(last=False)
+    return prep
+
+
 def _closed_mouth_frame(video: Path, track: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """(frame, landmarks) of the clip's most closed mouth among frames with a face (frontal
     frames preferred)."""
@@ -1126,12 +1166,13 @@ def _video_still_mode(
     from emoshift.face.generate import generate_still
 
     with timings.stage("setup"):
-        got = _closed_mouth_frame(video, track)  # a closed mouth animates cleanly
+        prep = prepare_video(video, track)
+        got = prep.closed_mouth  # a closed mouth animates cleanly
         if got is None:
             raise NoFaceError(f"{video}: the face track has no face")
         frame, p = got
         i = int(np.argmin(np.abs(track.points - p[None]).sum(axis=(1, 2))))
-        donor = _video_donor(video, track) if config.mouth else None
+        donor = prep.donor if config.mouth else None
         # the still's mouth interior is drawn per frame by the animator (a painted interior
         # would show at the edges of closed lips)
         gcfg = still_config(config)

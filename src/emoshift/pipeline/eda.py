@@ -284,9 +284,16 @@ class EDAPipeline:
     def _face_branch(
         self, run: RunFolder, video: Path, video_hash: str
     ) -> tuple[StageResult, StageResult | None]:
-        """Tracking and stills (folders 05 and 06 whatever order the threads finish in)."""
+        """Tracking and stills (folders 05 and 06 whatever order the threads finish in), then
+        the animator's per-clip analysis (closed-mouth frame, mouth donor), so the animate
+        stage finds it ready."""
         track = self.track(run, video, video_hash)
         st = self.stills(run, video, track) if self.config.expression else None
+        if not self.config.speech_only:
+            from emoshift.face.animate import prepare_video
+            from emoshift.face.trackio import load_track
+
+            prepare_video(video, load_track(track.path("track")))
         return track, st
 
     # -- whole run ----------------------------------------------------------------------------
