@@ -84,3 +84,39 @@ def test_other_sample_rates_are_resampled(talk):
         np.median(np.abs(np.array([p.start for p in p16]) - np.array([p.start for p in p24])))
         <= 0.02
     )
+
+
+def test_speech_that_strays_from_its_text_aligns_with_wider_beams(tmp_path, monkeypatch):
+    """A TTS sometimes slurs a word ("drove them to the" -> "drove another"): the default
+    search cannot reach the text's end; the retry with wider beams can."""
+    import shutil
+    import subprocess
+
+    import soundfile as sf
+
+    from emoshift.speech import align as A
+
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        pytest.skip("espeak-ng is not installed")
+    spoken = (
+        "Oh how lovely, she packed the boxes and drove another new house, "
+        "and I couldn't be happier. Love it so much."
+    )
+    text = (
+        "Oh, how lovely, she packed the boxes and drove them to the new house, "
+        "and I couldn't be happier! I love it so much!"
+    )
+    wav = tmp_path / "strays.wav"
+    subprocess.run([exe, "-v", "en-us", "-s", "160", "-w", str(wav), spoken], check=True)
+    audio, sr = sf.read(wav, dtype="float32")
+    with monkeypatch.context() as m:
+        m.setattr(A, "WIDE_BEAMS", {})  # the retry with the default beams: fails
+        with pytest.raises(SpeechError, match="phone alignment failed"):
+            A.PhoneAligner().align_phones(audio, sr, text)
+    phones = A.PhoneAligner().align_phones(audio, sr, text)
+    spoken_phones = [p for p in phones if p.label != "SIL"]
+    assert len(spoken_phones) > 40
+    assert phones[-1].end <= len(audio) / sr + 1e-3
+    starts = np.array([p.start for p in phones])
+    assert np.all(np.diff(starts) >= 0)

@@ -209,38 +209,69 @@ def normalize_for_alignment(text: str) -> list[str]:
     return words
 
 
+WIDE_BEAMS = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80}
+"""pocketsphinx search beams of the retry (defaults 1e-48 / 7e-29 / 1e-48)."""
+
+
 class PhoneAligner:
-    """pocketsphinx forced aligner (en-US). Not thread-safe per instance: calls are serialised."""
+    """pocketsphinx forced aligner (en-US). Not thread-safe per instance: calls are serialised.
+
+    When the alignment fails (speech that strays from its text, e.g. a TTS that slurs a word:
+    pocketsphinx then cannot reach the text's last state, "Failed to set up sub-word
+    alignment"), it is tried once more with much wider search beams (:data:`WIDE_BEAMS`),
+    which follow such speech at the cost of a slower search."""
 
     def __init__(self) -> None:
+        self._decoder = self._make_decoder()
+        self._wide: Any = None  # created on the first failure
+        self._lock = threading.Lock()
+        self._added: dict[int, set[str]] = {}
+
+    @staticmethod
+    def _make_decoder(**beams: float) -> Any:
         from pocketsphinx import Decoder, get_model_path
 
-        self._decoder = Decoder(
+        return Decoder(
             hmm=get_model_path("en-us/en-us"),
             dict=get_model_path("en-us/cmudict-en-us.dict"),
             lm=None,
             samprate=SAMPLE_RATE,
             loglevel="FATAL",
             bestpath=False,
+            **beams,
         )
-        self._lock = threading.Lock()
-        self._added: set[str] = set()
 
-    def _ensure_words(self, words: list[str]) -> list[str]:
-        """Add OOV words (espeak-ng pronunciation); return the words that could be used."""
-        d = self._decoder
+    def _ensure_words(self, d: Any, words: list[str]) -> list[str]:
+        """Add OOV words to decoder ``d`` (espeak-ng pronunciation); return the usable words."""
+        added = self._added.setdefault(id(d), set())
         usable = []
         for w in words:
-            if w in self._added or d.lookup_word(w) is not None:
+            if w in added or d.lookup_word(w) is not None:
                 usable.append(w)
                 continue
             phones = espeak_arpabet(w)
             if not phones:
                 continue
             d.add_word(w, " ".join(phones), True)
-            self._added.add(w)
+            added.add(w)
             usable.append(w)
         return usable
+
+    def _align(self, d: Any, raw: bytes, words: list[str]) -> Any:
+        """Two passes (words, then phones) of decoder ``d``; raises RuntimeError on failure."""
+        usable = self._ensure_words(d, words)
+        d.set_align_text(" ".join(usable))
+        d.start_utt()
+        d.process_raw(raw, full_utt=True)
+        d.end_utt()
+        d.set_alignment()
+        d.start_utt()
+        d.process_raw(raw, full_utt=True)
+        d.end_utt()
+        alignment = d.get_alignment()
+        if alignment is None:
+            raise RuntimeError("the audio does not fit the text")
+        return alignment
 
     def align_words(self, audio: np.ndarray, sr: int, text: str) -> list[AlignedWord]:
         """Words of ``text`` with their phones, aligned to (N,) float audio at ``sr``.
@@ -264,24 +295,18 @@ class PhoneAligner:
         ).astype(np.int16)
         raw = np.concatenate([pad, pcm, pad]).tobytes()
         with self._lock:
-            d = self._decoder
-            usable = self._ensure_words(words)
             try:
-                d.set_align_text(" ".join(usable))
-                d.start_utt()
-                d.process_raw(raw, full_utt=True)
-                d.end_utt()
-                d.set_alignment()
-                d.start_utt()
-                d.process_raw(raw, full_utt=True)
-                d.end_utt()
-                alignment = d.get_alignment()
-            except RuntimeError as exc:
-                raise SpeechError(
-                    f"phone alignment failed ({exc}); is the text what was said?"
-                ) from exc
-            if alignment is None:
-                raise SpeechError("phone alignment failed: the audio does not fit the text")
+                alignment = self._align(self._decoder, raw, words)
+            except RuntimeError as first:
+                if self._wide is None:
+                    self._wide = self._make_decoder(**WIDE_BEAMS)
+                try:
+                    alignment = self._align(self._wide, raw, words)
+                except RuntimeError as exc:
+                    raise SpeechError(
+                        f"phone alignment failed ({first}; with wider beams: {exc}); "
+                        "is the text what was said?"
+                    ) from exc
             out: list[AlignedWord] = []
             for w in alignment.words():
                 phones = tuple(
