@@ -60,6 +60,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--run-dir", type=Path, default=None, help="keep every stage and a manifest in this folder"
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--max-stretch",
+        type=float,
+        default=0.0,
+        help="keep the new speech within this many times the input's length (e.g. 1.5, for "
+        "dubbing): the rewrite that fits is chosen and long pauses are shortened, never the "
+        "words; default 0 = no limit",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -81,6 +89,11 @@ def run(args: argparse.Namespace) -> int:
     # keep the recording's rate for keep-words output, up to 24 kHz (WORLD cost grows with it)
     sr = min(int(info.sample_rate or 16000), 24000)
     audio = read_audio(args.input, sr=sr)
+    if args.max_stretch != 0 and not 1.0 <= args.max_stretch <= 10.0:
+        from emoshift.errors import ConfigError
+
+        raise ConfigError(f"--max-stretch must be 0 (no limit) or in 1..10, got {args.max_stretch}")
+    budget = args.max_stretch * audio.size / sr if args.max_stretch > 0 else None
     config = {
         "command": "speech",
         "target": target.to_dict(),
@@ -89,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         "rewriter": args.rewriter,
         "whisper": args.whisper,
         "seed": args.seed,
+        "max_stretch": args.max_stretch,
     }
     tmp = None
     if args.run_dir is not None:
@@ -110,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
             run=rf,
             transcriber=get_transcriber(args.whisper),
             seed=args.seed,
+            max_seconds=budget,
         )
         rf.extra["speech"] = {
             "timings": result.timings,
