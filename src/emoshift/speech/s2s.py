@@ -114,11 +114,10 @@ def _fit_text(
         return text, rec
     from emoshift.speech.prosody import targets_for
     from emoshift.speech.tts_kokoro import NOMINAL_SYLLABLE_RATE
+    from emoshift.speech.voice import rate_match
 
     tg = targets_for(target)
-    speed = tg.rate
-    if np.isfinite(voice.syllable_rate):
-        speed *= float(np.clip(voice.syllable_rate / NOMINAL_SYLLABLE_RATE, 0.85, 1.2))
+    speed = tg.rate * rate_match(voice, NOMINAL_SYLLABLE_RATE)  # as the default TTS will speak
     scores = (rec.get("scores") or {}).get("per_candidate")
     i, info = isochrony.pick_within(
         rec["candidates"], scores, float(max_seconds), speed=speed, pause_factor=tg.pause_factor

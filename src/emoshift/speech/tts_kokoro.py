@@ -288,13 +288,11 @@ class KokoroSynthesizer:
     def synthesize(self, text, target, voice=None, *, seed: int = 0, max_seconds=None):
         from emoshift.speech.prosody import targets_for
         from emoshift.speech.synthesize import finish, split_rate
-        from emoshift.speech.voice import choose_kokoro_voice
+        from emoshift.speech.voice import choose_kokoro_voice, rate_match
 
         weights = self.voice or choose_kokoro_voice(voice)
         rate, post = split_rate(targets_for(target))
-        speed = rate
-        if self.match_rate and voice is not None and np.isfinite(voice.syllable_rate):
-            speed *= float(np.clip(voice.syllable_rate / NOMINAL_SYLLABLE_RATE, 0.85, 1.2))
+        speed = rate * (rate_match(voice, NOMINAL_SYLLABLE_RATE) if self.match_rate else 1.0)
         phonemes = phonemize(text)
         audio = synthesize_ipa(phonemes, blend(weights), speed=speed, config=self.config)
         info = {

@@ -19,7 +19,7 @@ import numpy as np
 
 from emoshift.assets import package_file
 from emoshift.emotion import EmotionSpec
-from emoshift.speech.voice import VoiceProfile
+from emoshift.speech.voice import VoiceProfile, rate_match
 
 JOE_F0 = 160.0  # Hz, median F0 of en_US-joe-medium (DIO, one sentence; informational)
 NOMINAL_SYLLABLE_RATE = 4.6  # syllables/s at length_scale 1
@@ -73,8 +73,8 @@ class PiperSynthesizer:
             self.seed = int(seed)
             self.voice_model = load_voice(seed=self.seed)
         rate, post = split_rate(targets_for(target))
-        if self.match_rate and voice is not None and np.isfinite(voice.syllable_rate):
-            rate *= float(np.clip(voice.syllable_rate / NOMINAL_SYLLABLE_RATE, 0.85, 1.2))
+        if self.match_rate:
+            rate *= rate_match(voice, NOMINAL_SYLLABLE_RATE)
         arousal = target.vad[1]
         cfg = SynthesisConfig(
             length_scale=float(np.clip(1.0 / rate, 0.5, 2.0)),

@@ -72,6 +72,15 @@ def count_syllables(text: str) -> int:
     return n
 
 
+def rate_match(voice: VoiceProfile | None, nominal: float) -> float:
+    """Speed factor bringing a TTS that speaks ``nominal`` syllables/s to ``voice``'s own
+    syllable rate, clamped to 0.85..1.2 (a fast or slow speaker, not a distorted voice);
+    1.0 when the speaker's rate is unknown."""
+    if voice is None or not np.isfinite(voice.syllable_rate):
+        return 1.0
+    return float(np.clip(voice.syllable_rate / nominal, 0.85, 1.2))
+
+
 def voice_profile(
     audio: np.ndarray, sr: int, *, text: str | None = None, speech_seconds: float | None = None
 ) -> VoiceProfile:
