@@ -62,6 +62,12 @@ def main() -> int:
     ap.add_argument("--clips", nargs="*", default=CLIPS)
     ap.add_argument("--emotions", nargs="*", default=EMOTIONS)
     ap.add_argument("--intensity", type=float, default=1.0)
+    ap.add_argument(
+        "--max-stretch",
+        type=float,
+        default=None,
+        help="shift's --max-stretch (default: shift's own default; 0 = no limit)",
+    )
     ap.add_argument("--out", type=Path, default=REPO / "bench-output" / "pipeline")
     ap.add_argument(
         "--keep-cache",
@@ -95,8 +101,14 @@ def main() -> int:
         for emo in args.emotions:
             out = work / f"{clip}_{emo}.mp4"
             t0 = time.perf_counter()
+            extra = {} if args.max_stretch is None else {"max_stretch": args.max_stretch}
             res = shift(
-                src, emo, out, intensity=args.intensity, run_dir=work / "runs" / f"{clip}_{emo}"
+                src,
+                emo,
+                out,
+                intensity=args.intensity,
+                run_dir=work / "runs" / f"{clip}_{emo}",
+                **extra,
             )
             wall = time.perf_counter() - t0
             o = probe(out)
