@@ -78,7 +78,7 @@ def test_cli_errors(talk_clip, tmp_path, capsys):
     assert "unknown emotion 'bored'" in capsys.readouterr().err
     args = ["speech", str(talk_clip), "--emotion", "happy", "--max-stretch", "0.3"]
     assert main([*args, "-o", str(tmp_path / "y.wav")]) == 2
-    assert "--max-stretch must be 0 (no limit) or in 1..10" in capsys.readouterr().err
+    assert "max_stretch must be 0 (no limit) or in 1..10, got 0.3" in capsys.readouterr().err
     assert not (tmp_path / "y.wav").exists()
     assert main(["speech", str(talk_clip), "--emotion", "happy", "-o", str(talk_clip)]) == 2
     assert "overwrite the input" in capsys.readouterr().err

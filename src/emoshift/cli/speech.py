@@ -89,10 +89,9 @@ def run(args: argparse.Namespace) -> int:
     # keep the recording's rate for keep-words output, up to 24 kHz (WORLD cost grows with it)
     sr = min(int(info.sample_rate or 16000), 24000)
     audio = read_audio(args.input, sr=sr)
-    if args.max_stretch != 0 and not 1.0 <= args.max_stretch <= 10.0:
-        from emoshift.errors import ConfigError
+    from emoshift.speech.isochrony import check_max_stretch
 
-        raise ConfigError(f"--max-stretch must be 0 (no limit) or in 1..10, got {args.max_stretch}")
+    check_max_stretch(args.max_stretch)
     budget = args.max_stretch * audio.size / sr if args.max_stretch > 0 else None
     config = {
         "command": "speech",

@@ -82,10 +82,9 @@ class ShiftConfig:
             raise ConfigError(f"mode must be 'video' or 'still', got {self.mode!r}")
         if not 1 <= self.n_stills <= 50:
             raise ConfigError("n_stills must be in 1..50")
-        if self.max_stretch != 0 and not 1.0 <= self.max_stretch <= 10.0:
-            raise ConfigError(
-                f"max_stretch must be 0 (no limit) or in 1..10, got {self.max_stretch}"
-            )
+        from emoshift.speech.isochrony import check_max_stretch
+
+        check_max_stretch(self.max_stretch)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -289,11 +288,10 @@ class EDAPipeline:
         stage finds it ready."""
         track = self.track(run, video, video_hash)
         st = self.stills(run, video, track) if self.config.expression else None
-        if not self.config.speech_only:
-            from emoshift.face.animate import prepare_video
-            from emoshift.face.trackio import load_track
+        from emoshift.face.animate import prepare_video
+        from emoshift.face.trackio import load_track
 
-            prepare_video(video, load_track(track.path("track")))
+        prepare_video(video, load_track(track.path("track")))
         return track, st
 
     # -- whole run ----------------------------------------------------------------------------

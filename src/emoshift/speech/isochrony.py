@@ -36,6 +36,16 @@ SEC_PER_BREAK = 0.53
 _BREAK = re.compile(r"[.!?]+(?=\s|$)|[,;:]")
 
 
+def check_max_stretch(value: float) -> float:
+    """``value`` if it is a valid stretch limit (0 = no limit, else 1..10 times the source's
+    length); raises :class:`~emoshift.errors.ConfigError` otherwise."""
+    from emoshift.errors import ConfigError
+
+    if value != 0 and not 1.0 <= value <= 10.0:
+        raise ConfigError(f"max_stretch must be 0 (no limit) or in 1..10, got {value}")
+    return float(value)
+
+
 def count_breaks(text: str) -> int:
     """Sentence ends and clause marks of ``text`` (each is a pause when spoken)."""
     return len(_BREAK.findall(text))
@@ -191,6 +201,7 @@ def fit_pauses(
 
 
 __all__ = [
+    "check_max_stretch",
     "count_breaks",
     "estimate_seconds",
     "fit_pauses",
