@@ -241,3 +241,57 @@ def test_per_clip_analysis_is_done_once_and_follows_the_track(clip: Path, track_
     assert prepare_video(clip, track) is first  # reused: every emotion of a clip shares it
     moved = replace(track, points=track.points + 1.0)
     assert prepare_video(clip, moved) is not first  # another track is another analysis
+
+
+def test_render_in_a_forked_child_gives_the_same_video(
+    clip: Path, track_file: Path, speech: tuple[Path, list[dict]], tmp_path: Path
+) -> None:
+    """Every other frame rendered by the forked child: the same frames, in order."""
+    from emoshift.face.render_workers import fork_available
+
+    if not fork_available():
+        pytest.skip("no fork on this platform")
+    wav, phones = speech
+    spec = parse_emotion("sad", 0.9)
+    one = animate_video(
+        clip,
+        track_file,
+        wav,
+        phones,
+        spec,
+        tmp_path / "one.mp4",
+        config=AnimateConfig(render_workers=1),
+    )
+    two = animate_video(
+        clip,
+        track_file,
+        wav,
+        phones,
+        spec,
+        tmp_path / "two.mp4",
+        config=AnimateConfig(render_workers=2),
+    )
+    assert "child" in two.timings and "child" not in one.timings
+    assert one.max_folded_triangles == two.max_folded_triangles
+    a, b = list(iter_frames(tmp_path / "one.mp4")), list(iter_frames(tmp_path / "two.mp4"))
+    assert len(a) == len(b) == one.n_frames
+    assert max(int(np.abs(x.astype(int) - y).max()) for x, y in zip(a, b)) == 0
+
+
+def test_a_failing_render_child_is_reported() -> None:
+    from emoshift.face.render_workers import ForkedRenderer, RenderWorkerError, fork_available
+
+    if not fork_available():
+        pytest.skip("no fork on this platform")
+
+    def render(j: int, frame: np.ndarray) -> tuple[np.ndarray, int]:
+        if j == 5:
+            raise ValueError("frame five is broken")
+        return frame + np.uint8(j), 0
+
+    frames = lambda: (np.zeros((8, 8, 3), np.uint8) for _ in range(10))  # noqa: E731
+    with ForkedRenderer(render, range(10), frames, (8, 8), slots=2) as child:
+        got = [int(child.get()[0, 0, 0]) for _ in range(5)]
+        assert got == [0, 1, 2, 3, 4]
+        with pytest.raises(RenderWorkerError, match="frame five is broken"):
+            child.get()

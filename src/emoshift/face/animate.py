@@ -71,6 +71,7 @@ from emoshift.face.lipsync import (
     rest_face,
     split_emotion,
 )
+from emoshift.face.render_workers import ForkedRenderer, fork_available
 from emoshift.face.visemes import JAW, VisemeConfig, loudness_envelope, viseme_tracks
 from emoshift.fileio import check_output_path
 from emoshift.timing import Timings
@@ -105,6 +106,8 @@ class AnimateConfig:
         (the visemes decide the rest; P/B/M close it fully).
     crf / preset: H.264 quality and speed. cache_mb: RAM for frames a ping-pong turn
         replays; beyond it they go to a temporary file.
+    render_workers: 2 renders every other frame of a video in a forked child process
+        (:mod:`emoshift.face.render_workers`; ~1.4x faster on 2 cores), 1 renders in-process.
     """
 
     mode: Literal["video", "still"] = "video"
@@ -123,6 +126,7 @@ class AnimateConfig:
     crf: int = 20
     preset: str = "veryfast"
     cache_mb: int = 768
+    render_workers: int = 2
 
     def __post_init__(self) -> None:
         if self.mode not in ("video", "still"):
@@ -898,11 +902,78 @@ def animate_video(
         blinks = _video_blinks(video_path, track, idx, fps, config) if config.lip_sync else None
         eye_zone = _eye_zone(rest)
         eye_tris = eye_zone[warp.triangles].all(axis=1)
-    feed = _FrameFeed(video_path, idx, n_src, (h, w), config.cache_mb)
-    max_folds = 0
     from emoshift.face.mouth import render_mouth
     from emoshift.face.shading import apply_shading
     from emoshift.media import VideoWriter
+
+    def render(j: int, frame: np.ndarray) -> tuple[np.ndarray, int]:
+        """Output frame ``j`` from its source ``frame``: (image, folded triangles)."""
+        i = int(idx[j])
+        p = track.points[i]
+        if not valid[i]:
+            return frame, 0
+        with timings.stage("pose"):
+            s, rot, t = fit_similarity(rest[_RIGID], p[_RIGID])
+            q_i = ((p.astype(np.float64) - t) @ rot) / s
+            q_base = q_i + weights[:, None] * (rest - q_i)
+            eyes = None  # (image, landmarks) of open eyes replacing a source blink
+            extra = None
+            if blinks is not None:
+                k = int(blinks.plan.eye_donor[j])
+                if k in blinks.frames:
+                    pk = track.points[k]
+                    sk, rk, tk = fit_similarity(rest[_RIGID], pk[_RIGID])
+                    q_k = ((pk.astype(np.float64) - tk) @ rk) / sk
+                    q_base[eye_zone] = q_k[eye_zone]
+                    eyes = (blinks.frames[k], pk)
+                elif blinks.plan.closure[j] > 0:
+                    extra = blink_displacement(q_i, float(blinks.plan.closure[j]))
+            if config.lip_sync:
+                q_t = mouth_target(
+                    q_base, basis, params[j], emo_shape, emo_open, float(open_w[j]), extra
+                )
+            else:
+                q_t = q_base.copy()
+                q_t[:, :2] += emo_shape + emo_open
+            dst = (s * q_t @ rot.T + t).astype(np.float32)
+            dst[468:] = p[468:]
+            iod = _iod_px(p)
+        with timings.stage("warp"):
+            img, used, sc = warp(frame, p[:, :2], dst[:, :2], iod=iod)
+            dst3 = dst.copy()
+            dst3[:, :2] = used
+            mouth_src = p
+            if ref is not None and patch_tris is not None:
+                # the lips come from the closed-mouth reference frame: the source's own
+                # talking mouth (its teeth, its tracking errors) never shows through
+                got = warp.patch(ref[0], ref[1], used, patch_tris, feather=0.08 * iod)
+                if got is not None:
+                    pimg, alpha, (x0, y0, x1, y1) = got
+                    region = img[y0:y1, x0:x1].astype(np.float32)
+                    region += (pimg.astype(np.float32) - region) * alpha[..., None]
+                    if img is frame:
+                        img = img.copy()
+                    img[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+                    mouth_src = ref[1]
+            if eyes is not None:
+                # a suppressed source blink: the open eyes of a nearby source frame
+                got = warp.patch(eyes[0], eyes[1], used, eye_tris, feather=0.06 * iod)
+                if got is not None:
+                    pimg, alpha, (x0, y0, x1, y1) = got
+                    if img is frame:
+                        img = img.copy()
+                    region = img[y0:y1, x0:x1].astype(np.float32)
+                    region += (pimg.astype(np.float32) - region) * alpha[..., None]
+                    img[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+        if config.mouth:
+            with timings.stage("mouth"):
+                img = render_mouth(img, mouth_src, dst3, donor, style)  # type: ignore[arg-type]
+        if shade:
+            with timings.stage("shading"):
+                img = apply_shading(img, dst3, shade)
+        return img, sc
+
+    max_folds = 0
 
     with (
         VideoWriter(
@@ -916,79 +987,36 @@ def animate_video(
             threads=2,
         ) as video_writer,
         _background_writer(video_writer, timings) as writer,
-        _Prefetch(feed) as frames,
     ):
-        for j in range(n_out):
-            with timings.stage("decode"):
-                frame = next(frames)
-            i = int(idx[j])
-            p = track.points[i]
-            if not valid[i]:
-                with timings.stage("encode"):
-                    writer.write(frame)
-                continue
-            with timings.stage("pose"):
-                s, rot, t = fit_similarity(rest[_RIGID], p[_RIGID])
-                q_i = ((p.astype(np.float64) - t) @ rot) / s
-                q_base = q_i + weights[:, None] * (rest - q_i)
-                eyes = None  # (image, landmarks) of open eyes replacing a source blink
-                extra = None
-                if blinks is not None:
-                    k = int(blinks.plan.eye_donor[j])
-                    if k in blinks.frames:
-                        pk = track.points[k]
-                        sk, rk, tk = fit_similarity(rest[_RIGID], pk[_RIGID])
-                        q_k = ((pk.astype(np.float64) - tk) @ rk) / sk
-                        q_base[eye_zone] = q_k[eye_zone]
-                        eyes = (blinks.frames[k], pk)
-                    elif blinks.plan.closure[j] > 0:
-                        extra = blink_displacement(q_i, float(blinks.plan.closure[j]))
-                if config.lip_sync:
-                    q_t = mouth_target(
-                        q_base, basis, params[j], emo_shape, emo_open, float(open_w[j]), extra
-                    )
+        workers = config.render_workers if n_out >= 8 and fork_available() else 1
+        if workers >= 2:
+            # every other frame is rendered by a forked child (see render_workers)
+            mine, theirs = idx[0::2], np.arange(1, n_out, 2)
+            child = ForkedRenderer(
+                render,
+                theirs,
+                lambda: _FrameFeed(video_path, idx[1::2], n_src, (h, w), config.cache_mb),
+                (h, w),
+            )
+        else:
+            mine, child = idx, None
+        with (
+            child if child is not None else contextlib.nullcontext(),
+            _Prefetch(_FrameFeed(video_path, mine, n_src, (h, w), config.cache_mb)) as frames,
+        ):
+            for j in range(n_out):
+                if child is not None and j % 2:
+                    with timings.stage("child"):
+                        img = child.get()
                 else:
-                    q_t = q_base.copy()
-                    q_t[:, :2] += emo_shape + emo_open
-                dst = (s * q_t @ rot.T + t).astype(np.float32)
-                dst[468:] = p[468:]
-                iod = _iod_px(p)
-            with timings.stage("warp"):
-                img, used, sc = warp(frame, p[:, :2], dst[:, :2], iod=iod)
-                max_folds = max(max_folds, sc)
-                dst3 = dst.copy()
-                dst3[:, :2] = used
-                mouth_src = p
-                if ref is not None and patch_tris is not None:
-                    # the lips come from the closed-mouth reference frame: the source's own
-                    # talking mouth (its teeth, its tracking errors) never shows through
-                    got = warp.patch(ref[0], ref[1], used, patch_tris, feather=0.08 * iod)
-                    if got is not None:
-                        pimg, alpha, (x0, y0, x1, y1) = got
-                        region = img[y0:y1, x0:x1].astype(np.float32)
-                        region += (pimg.astype(np.float32) - region) * alpha[..., None]
-                        if img is frame:
-                            img = img.copy()
-                        img[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
-                        mouth_src = ref[1]
-                if eyes is not None:
-                    # a suppressed source blink: the open eyes of a nearby source frame
-                    got = warp.patch(eyes[0], eyes[1], used, eye_tris, feather=0.06 * iod)
-                    if got is not None:
-                        pimg, alpha, (x0, y0, x1, y1) = got
-                        if img is frame:
-                            img = img.copy()
-                        region = img[y0:y1, x0:x1].astype(np.float32)
-                        region += (pimg.astype(np.float32) - region) * alpha[..., None]
-                        img[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
-            if config.mouth:
-                with timings.stage("mouth"):
-                    img = render_mouth(img, mouth_src, dst3, donor, style)  # type: ignore[arg-type]
-            if shade:
-                with timings.stage("shading"):
-                    img = apply_shading(img, dst3, shade)
-            with timings.stage("encode"):
-                writer.write(img)
+                    with timings.stage("decode"):
+                        frame = next(frames)
+                    img, folds = render(j, frame)
+                    max_folds = max(max_folds, folds)
+                with timings.stage("encode"):
+                    writer.write(img)
+            if child is not None:
+                max_folds = max(max_folds, child.max_folds)
     return AnimationResult(
         out_path=out,
         n_frames=n_out,

@@ -199,9 +199,9 @@ class EDAPipeline:
         return res, run.stages["speech"]
 
     def stills(self, run: RunFolder, video: Path, track_stage: StageResult) -> StageResult:
+        from emoshift.face.animate import prepare_video
         from emoshift.face.expression import neutral_reference
         from emoshift.face.generate import generate_still
-        from emoshift.face.mouth import donor_candidates, select_donor
         from emoshift.face.sampling import sample_frames
         from emoshift.face.trackio import load_track
         from emoshift.media import read_frames
@@ -213,12 +213,9 @@ class EDAPipeline:
             track = load_track(track_stage.path("track"))
             idx = sample_frames(track, cfg.n_stills, seed=cfg.seed)
             frames = read_frames(video, idx)
-            donor_idx = donor_candidates(track.points)
-            donor = (
-                select_donor(read_frames(video, donor_idx), track.points[donor_idx])
-                if len(donor_idx)
-                else None
-            )
+            # the animator's mouth donor (worked out once per clip): stills and video show
+            # the same teeth
+            donor = prepare_video(video, track).donor
             reference = neutral_reference(track.points)
             files = {}
             for k, (i, frame) in enumerate(zip(idx, frames)):
@@ -283,15 +280,15 @@ class EDAPipeline:
     def _face_branch(
         self, run: RunFolder, video: Path, video_hash: str
     ) -> tuple[StageResult, StageResult | None]:
-        """Tracking and stills (folders 05 and 06 whatever order the threads finish in), then
-        the animator's per-clip analysis (closed-mouth frame, mouth donor), so the animate
-        stage finds it ready."""
-        track = self.track(run, video, video_hash)
-        st = self.stills(run, video, track) if self.config.expression else None
+        """Tracking, the animator's per-clip analysis (closed-mouth frame, mouth donor: the
+        stills use the same donor, and the animate stage finds it ready), then the stills
+        (folders 05 and 06 whatever order the threads finish in)."""
         from emoshift.face.animate import prepare_video
         from emoshift.face.trackio import load_track
 
+        track = self.track(run, video, video_hash)
         prepare_video(video, load_track(track.path("track")))
+        st = self.stills(run, video, track) if self.config.expression else None
         return track, st
 
     # -- whole run ----------------------------------------------------------------------------

@@ -357,13 +357,36 @@ def _pause_mask(sp: np.ndarray, f0: np.ndarray, min_frames: int = 30) -> np.ndar
     return mask
 
 
-def _time_map(n: int, rate: float, pause_factor: float, pauses: np.ndarray) -> np.ndarray:
-    """Input frame position (float) for each output frame of a time-warp where speech frames
-    last 1/rate and pause frames pause_factor/rate."""
+def _frame_edges(n: int, rate: float, pause_factor: float, pauses: np.ndarray) -> np.ndarray:
+    """(n + 1,) output time (frames) of each input frame edge of a time-warp where speech
+    frames last 1/rate and pause frames pause_factor/rate."""
     dur = np.where(pauses, pause_factor, 1.0) / rate
-    out_t = np.concatenate([[0.0], np.cumsum(dur)])  # output time of each input frame edge
+    return np.concatenate([[0.0], np.cumsum(dur)])
+
+
+def _time_map(n: int, rate: float, pause_factor: float, pauses: np.ndarray) -> np.ndarray:
+    """Input frame position (float) for each output frame of that time-warp."""
+    out_t = _frame_edges(n, rate, pause_factor, pauses)
     m = max(1, round(float(out_t[-1])))
     return np.interp(np.arange(m) + 0.5, out_t, np.arange(n + 1, dtype=np.float64)) - 0.5
+
+
+def _pauses_for(params: WorldParams, targets: ProsodyTargets) -> np.ndarray:
+    if targets.pause_factor == 1.0:
+        return np.zeros(params.f0.size, bool)
+    return _pause_mask(params.sp, params.f0)
+
+
+def retiming(params: WorldParams, targets: ProsodyTargets) -> tuple[np.ndarray, np.ndarray]:
+    """How :func:`modify` moves time: (input seconds (K,), output seconds (K,)), both
+    increasing, piecewise linear between (``np.interp`` maps an input time to the output).
+    The identity when ``targets`` keep the timing."""
+    n = params.f0.size
+    src = np.arange(n + 1, dtype=np.float64) * FRAME_PERIOD_MS / 1000.0
+    if targets.rate == 1.0 and targets.pause_factor == 1.0:
+        return src, src.copy()
+    edges = _frame_edges(n, targets.rate, targets.pause_factor, _pauses_for(params, targets))
+    return src, edges * FRAME_PERIOD_MS / 1000.0
 
 
 def _warp_frames(arr: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -429,10 +452,7 @@ def modify(
             new = new + targets.tremor_st / 12.0 * np.sin(2 * np.pi * 5.5 * t)
         f0 = np.where(voiced, np.clip(2.0**new, F0_FLOOR, 1000.0), 0.0)
     if targets.rate != 1.0 or targets.pause_factor != 1.0:
-        pauses = (
-            _pause_mask(sp, params.f0) if targets.pause_factor != 1.0 else np.zeros(f0.size, bool)
-        )
-        pos = _time_map(f0.size, targets.rate, targets.pause_factor, pauses)
+        pos = _time_map(f0.size, targets.rate, targets.pause_factor, _pauses_for(params, targets))
         near = np.clip(np.round(pos).astype(int), 0, f0.size - 1)
         f0_lin = _warp_frames(f0[:, None], pos)[:, 0]
         f0 = np.where(f0[near] > 0, np.maximum(f0_lin, f0[near] * 0.5), 0.0)
@@ -517,17 +537,32 @@ def apply_prosody(
     ``pause_factor`` change the timing. Loudness follows ``targets.energy_db`` relative to
     the input's active RMS; peaks are soft-limited.
     """
+    return apply_prosody_timed(audio, sr, targets, f0_ref=f0_ref, match_formants=match_formants)[0]
+
+
+def apply_prosody_timed(
+    audio: np.ndarray,
+    sr: int,
+    targets: ProsodyTargets,
+    *,
+    f0_ref: float | None = None,
+    match_formants: bool = False,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """:func:`apply_prosody`, also returning its time map (input seconds (K,), output seconds
+    (K,)) as :func:`retiming` gives it, for moving phone times along with the audio."""
     audio = np.asarray(audio, np.float32)
     if audio.size < sr // 20 or (targets.is_identity and f0_ref is None):
-        return audio.copy()
+        same = np.array([0.0, audio.size / sr])
+        return audio.copy(), (same, same.copy())
     params = analyse(audio, sr)
+    times = retiming(params, targets)
     y = synthesize_world(modify(params, targets, f0_ref=f0_ref, match_formants=match_formants))
     if targets.rate == 1.0 and targets.pause_factor == 1.0:  # same timing: same length
         y = np.pad(y[: audio.size], (0, max(0, audio.size - y.size)))
     # WORLD keeps the envelope's level; re-anchor loudness to the input's RMS + energy_db so
     # tilt and formant changes do not move the overall level by accident
     y = y * (active_rms(audio, sr) * 10.0 ** (targets.energy_db / 20.0) / active_rms(y, sr))
-    return soft_limit(y)
+    return soft_limit(y), times
 
 
 def active_rms(audio: np.ndarray, sr: int) -> float:

@@ -24,7 +24,8 @@ from emoshift.emotion import EmotionSpec
 from emoshift.registry import Registry
 from emoshift.speech import isochrony
 from emoshift.speech.align import Phone, align_phones
-from emoshift.speech.prosody import ProsodyTargets, apply_prosody, targets_for
+from emoshift.speech.kokoro_phones import map_phones, shift_phones
+from emoshift.speech.prosody import ProsodyTargets, apply_prosody_timed, targets_for
 from emoshift.speech.voice import VoiceProfile
 
 log = logging.getLogger(__name__)
@@ -121,9 +122,13 @@ def finish(
     with_phones: bool,
     info: dict[str, Any],
     max_seconds: float | None = None,
+    phones: list[Phone] | None = None,
 ) -> SpeechAudio:
     """Shared tail of the backends: level, WORLD prosody + F0 matching, phones.
     ``info["seconds"]`` gets the time spent on prosody and on phone alignment.
+
+    ``phones``: the phones of ``audio`` when the TTS knows them (Kokoro's durations); they
+    are moved through the re-timing and used instead of a forced alignment of the output.
 
     ``max_seconds`` (isochrony, :mod:`emoshift.speech.isochrony`): when the speech would run
     over it, the emotion's pause lengthening is reduced (pauses may even shrink) before WORLD,
@@ -135,21 +140,28 @@ def finish(
     if max_seconds:
         post, iso_rec = _pause_budget(audio, sr, post, float(max_seconds))
     f0_ref = voice.f0_median if voice is not None and np.isfinite(voice.f0_median) else None
+    known = list(phones) if (phones and with_phones) else None
     if f0_ref is not None or not post.is_identity:
-        audio = apply_prosody(audio, sr, post, f0_ref=f0_ref, match_formants=True)
+        audio, (t_in, t_out) = apply_prosody_timed(
+            audio, sr, post, f0_ref=f0_ref, match_formants=True
+        )
+        if known is not None:
+            known = map_phones(known, t_in, t_out)
     if iso_rec is not None and audio.size / sr > float(max_seconds):
-        audio, _, removed = isochrony.fit_pauses(audio, sr, float(max_seconds))
+        audio, known, removed = isochrony.fit_pauses(audio, sr, float(max_seconds), known)
         iso_rec["pauses_cut_s"] = round(removed, 3)
     if iso_rec is not None:
         iso_rec["seconds"] = round(audio.size / sr, 3)
         info = {**info, "isochrony": iso_rec}
     t1 = time.perf_counter()
-    phones = None
-    if with_phones:
+    phones = shift_phones(known, 0.0, 0.0, audio.size / sr) if known is not None else None
+    if with_phones and phones is None:
         try:
             phones = align_phones(audio, sr, text)
         except Exception as exc:
             log.warning("could not align phones of the synthesised speech: %s", exc)
+    if with_phones:
+        info = {**info, "phones_from": "tts durations" if known is not None else "alignment"}
     seconds = {"prosody": round(t1 - t0, 4), "phones": round(time.perf_counter() - t1, 4)}
     info = {
         **info,

@@ -24,6 +24,7 @@ import numpy as np
 
 from emoshift.assets import assemble_parts, cache_dir, package_file
 from emoshift.errors import BackendError, SpeechError
+from emoshift.speech.align import Phone
 
 SAMPLE_RATE = 24000
 VOICES: tuple[str, ...] = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
@@ -174,8 +175,11 @@ def blend(weights: Mapping[str, float]) -> np.ndarray:
 
 @functools.cache
 def load_session(threads: int = 2):
-    """The ONNX session, created once per thread count."""
+    """The ONNX session (the rewritten graph of :mod:`emoshift.speech.kokoro_graph`: float
+    convolutions, phone durations as a second output), created once per thread count."""
     import onnxruntime as ort
+
+    from emoshift.speech.kokoro_graph import optimised_model
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
@@ -184,7 +188,7 @@ def load_session(threads: int = 2):
     # TTS, spinning threads burnt ~30% more CPU for no gain (and slowed the other branch)
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(
-        str(model_path()), sess_options=opts, providers=["CPUExecutionProvider"]
+        str(optimised_model(model_path())), sess_options=opts, providers=["CPUExecutionProvider"]
     )
 
 
@@ -216,13 +220,23 @@ def _token_chunks(phonemes: str, vocab_map: Mapping[str, int]) -> list[list[int]
     return chunks
 
 
-def _trim(
+def _trim_bounds(
     audio: np.ndarray, thresh: float = 0.005, pad: int = int(0.04 * SAMPLE_RATE)
-) -> np.ndarray:
+) -> tuple[int, int]:
+    """[a, b) of (N,) audio without its leading/trailing silence (``pad`` samples kept)."""
     idx = np.flatnonzero(np.abs(audio) > thresh)
     if idx.size == 0:
-        return audio
-    return audio[max(0, idx[0] - pad) : idx[-1] + pad]
+        return 0, audio.size
+    return max(0, int(idx[0]) - pad), min(audio.size, int(idx[-1]) + pad)
+
+
+@dataclass(frozen=True)
+class KokoroAudio:
+    """Kokoro output: ``audio`` (N,) float32 at 24 kHz and the ``phones`` it speaks (ARPAbet,
+    seconds), from the model's own durations."""
+
+    audio: np.ndarray
+    phones: list[Phone]
 
 
 def synthesize_ipa(
@@ -232,26 +246,76 @@ def synthesize_ipa(
 
     ``speed`` > 1 speaks faster (0.5..2.0).
     """
+    return synthesize_ipa_timed(phonemes, style, speed, config).audio
+
+
+def synthesize_ipa_timed(
+    phonemes: str, style: np.ndarray, speed: float = 1.0, config: KokoroConfig = KokoroConfig()
+) -> KokoroAudio:
+    """:func:`synthesize_ipa` with the phones of the audio (:class:`KokoroAudio`)."""
+    from emoshift.speech.isochrony import pause_runs
+    from emoshift.speech.kokoro_graph import FRAME_SAMPLES
+    from emoshift.speech.kokoro_phones import (
+        phones_from_symbols,
+        render_lag,
+        shift_phones,
+        snap_to_pauses,
+        token_times,
+    )
+
     session = load_session(config.threads)
     vmap = vocab()
+    inv = {v: k for k, v in vmap.items()}
     gap = np.zeros(int(config.sentence_pause * SAMPLE_RATE), np.float32)
     out: list[np.ndarray] = []
+    phones: list[Phone] = []
+    pos = 0  # samples written so far
     for toks in _token_chunks(phonemes, vmap):
         ref = style[min(len(toks), style.shape[0]) - 1].reshape(1, 256)
-        audio = session.run(
+        audio, dur = session.run(
             None,
             {
                 "tokens": np.array([[0, *toks, 0]], dtype=np.int64),
                 "style": np.ascontiguousarray(ref, dtype=np.float32),
                 "speed": np.array([float(np.clip(speed, 0.5, 2.0))], dtype=np.float32),
             },
-        )[0]
+        )
+        audio = np.asarray(audio, np.float32).ravel()
         if out:
             out.append(gap)
-        out.append(_trim(np.asarray(audio, np.float32).ravel()))
+            pos += gap.size
+        a, b = _trim_bounds(audio)
+        out.append(audio[a:b])
+        edges = token_times(np.asarray(dur).ravel(), FRAME_SAMPLES / SAMPLE_RATE)
+        chunk = phones_from_symbols(["", *(inv[t] for t in toks), ""], edges[:-1], edges[1:])
+        offset = (pos - a) / SAMPLE_RATE - render_lag(speed)
+        phones += shift_phones(chunk, offset, pos / SAMPLE_RATE, (pos + b - a) / SAMPLE_RATE)
+        pos += b - a
     if not out:
         raise SpeechError("Kokoro produced no audio: the text has no speakable words")
-    return np.concatenate(out)
+    audio = np.concatenate(out)
+    pauses = [(s / SAMPLE_RATE, e / SAMPLE_RATE) for s, e in pause_runs(audio, SAMPLE_RATE)]
+    return KokoroAudio(audio, _merge_silences(snap_to_pauses(phones, pauses), pos / SAMPLE_RATE))
+
+
+def _merge_silences(phones: list[Phone], total: float) -> list[Phone]:
+    """Fill gaps between chunks with SIL and merge neighbouring SILs; cover [0, total]."""
+    out: list[Phone] = []
+    t = 0.0
+    for p in phones:
+        if p.start > t + 1e-4:
+            out.append(Phone("SIL", round(t, 4), p.start))
+        if out and out[-1].label == "SIL" and p.label == "SIL":
+            out[-1] = Phone("SIL", out[-1].start, p.end)
+        else:
+            out.append(p)
+        t = p.end
+    if total > t + 1e-4:
+        if out and out[-1].label == "SIL":
+            out[-1] = Phone("SIL", out[-1].start, round(total, 4))
+        else:
+            out.append(Phone("SIL", round(t, 4), round(total, 4)))
+    return out
 
 
 NOMINAL_SYLLABLE_RATE = 4.3  # syllables/s of Kokoro at speed 1 (measured on English sentences)
@@ -294,7 +358,7 @@ class KokoroSynthesizer:
         rate, post = split_rate(targets_for(target))
         speed = rate * (rate_match(voice, NOMINAL_SYLLABLE_RATE) if self.match_rate else 1.0)
         phonemes = phonemize(text)
-        audio = synthesize_ipa(phonemes, blend(weights), speed=speed, config=self.config)
+        made = synthesize_ipa_timed(phonemes, blend(weights), speed=speed, config=self.config)
         info = {
             "backend": self.name,
             "voice": weights,
@@ -302,7 +366,7 @@ class KokoroSynthesizer:
             "phonemes": phonemes,
         }
         return finish(
-            audio,
+            made.audio,
             SAMPLE_RATE,
             text,
             target,
@@ -311,4 +375,5 @@ class KokoroSynthesizer:
             with_phones=self.with_phones,
             info=info,
             max_seconds=max_seconds,
+            phones=made.phones,
         )
