@@ -103,7 +103,9 @@ def test_speech_to_speech_keeps_to_the_budget(talk_clip: Path):
     assert fit.rewritten_text != fit.transcript.text
     assert fit.info.get("target", {}).get("label") == "sadness"
     # a budget the words alone exceed: the shortest eligible rewrite, pauses at their floor,
-    # the words never sped up (so it runs over, but less than the free rendition)
+    # the words sped up by at most 10 % (so it runs over, but less than the free rendition)
     tight = speech_to_speech(audio, 16000, spec, seed=1, max_seconds=0.5 * free.duration)
     assert tight.rewrite["isochrony"]["reason"].startswith("shortest")
+    assert tight.info["isochrony"]["rate_used"] == pytest.approx(iso.MAX_WORD_SPEEDUP)
     assert 0.5 * free.duration < tight.duration < fit.duration + 0.01
+    assert tight.phones and tight.phones[-1].end <= tight.duration

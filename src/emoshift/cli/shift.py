@@ -91,9 +91,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-stretch",
         type=float,
-        default=1.5,
-        help="the new speech lasts at most this many times the clip (default 1.5): the rewrite "
-        "that fits is chosen and long pauses are shortened, never the words; 0 = no limit",
+        default=1.3,
+        help="the new speech lasts at most this many times the clip (default 1.3): the rewrite "
+        "that fits is chosen, long pauses are shortened, and words that still run over are "
+        "sped up by at most 10%%; 0 = no limit",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 

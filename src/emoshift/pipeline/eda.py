@@ -57,8 +57,9 @@ class ShiftConfig:
         max_duration: longest input accepted, seconds (None: $EMOSHIFT_MAX_DURATION or 600).
         multi_face: "largest" picks the largest face (with a warning); "error" fails.
         max_stretch: the new speech may last at most this many times the source clip
-            (isochrony, as in dubbing: the rewrite that fits is chosen and long pauses are
-            shortened; the words are never sped up); 0 = no limit. Not used with keep_words.
+            (isochrony, as in dubbing: the rewrite that fits is chosen, long pauses are
+            shortened, and words that still run over are sped up by at most 10 %); 0 = no
+            limit. Not used with keep_words.
     """
 
     emotion: EmotionSpec
@@ -73,7 +74,7 @@ class ShiftConfig:
     seed: int = 0
     max_duration: float | None = None
     multi_face: Literal["largest", "error"] = "largest"
-    max_stretch: float = 1.5
+    max_stretch: float = 1.3
 
     def __post_init__(self) -> None:
         if self.speech_only and self.face_only:

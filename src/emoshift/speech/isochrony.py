@@ -36,6 +36,11 @@ SEC_PER_BREAK = 0.53
 _BREAK = re.compile(r"[.!?]+(?=\s|$)|[,;:]")
 
 
+MAX_WORD_SPEEDUP = 1.1
+"""When a text's words alone run over the budget, they are spoken up to this much faster
+(WORLD time-scaling after the TTS; dubbing keeps such speed-ups small so they go unheard)."""
+
+
 def check_max_stretch(value: float) -> float:
     """``value`` if it is a valid stretch limit (0 = no limit, else 1..10 times the source's
     length); raises :class:`~emoshift.errors.ConfigError` otherwise."""

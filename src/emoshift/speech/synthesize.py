@@ -178,7 +178,9 @@ def _pause_budget(
 ) -> tuple[ProsodyTargets, dict[str, Any]]:
     """The WORLD targets with the pause factor lowered so that (N,) ``audio`` (the TTS output
     before WORLD) fits ``max_seconds`` once its pauses are scaled (floor 0.4: pauses keep
-    part of their length), and a record of the change."""
+    part of their length); if the words alone still run over, they are sped up by at most
+    :data:`isochrony.MAX_WORD_SPEEDUP` (WORLD time-scaling: pitch and timbre unchanged).
+    Returns the targets and a record of the change."""
     runs = isochrony.pause_runs(audio, sr)
     pauses = sum(b - a for a, b in runs) / sr
     d0 = audio.size / sr
@@ -193,6 +195,11 @@ def _pause_budget(
         if pf < post.pause_factor:
             post = replace(post, pause_factor=pf)
             rec["pause_factor_used"] = round(pf, 3)
+    left = (d0 + (post.pause_factor - 1.0) * pauses) / post.rate
+    if left > max_seconds:
+        rate = post.rate * min(isochrony.MAX_WORD_SPEEDUP, left / max_seconds)
+        post = replace(post, rate=rate)
+        rec["rate_used"] = round(rate, 3)
     return post, rec
 
 
