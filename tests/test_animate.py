@@ -246,7 +246,9 @@ def test_per_clip_analysis_is_done_once_and_follows_the_track(clip: Path, track_
 def test_render_in_a_forked_child_gives_the_same_video(
     clip: Path, track_file: Path, speech: tuple[Path, list[dict]], tmp_path: Path
 ) -> None:
-    """Every other frame rendered by the forked child: the same frames, in order."""
+    """Every other frame rendered by the forked child: the same frames, in order. Encoded
+    losslessly (crf 0): lossy x264 output differed by a few bytes between identical runs in
+    one process even with identical input frames, which would hide what is compared here."""
     from emoshift.face.render_workers import fork_available
 
     if not fork_available():
@@ -260,7 +262,7 @@ def test_render_in_a_forked_child_gives_the_same_video(
         phones,
         spec,
         tmp_path / "one.mp4",
-        config=AnimateConfig(render_workers=1),
+        config=AnimateConfig(render_workers=1, crf=0),
     )
     two = animate_video(
         clip,
@@ -269,7 +271,7 @@ def test_render_in_a_forked_child_gives_the_same_video(
         phones,
         spec,
         tmp_path / "two.mp4",
-        config=AnimateConfig(render_workers=2),
+        config=AnimateConfig(render_workers=2, crf=0),
     )
     assert "child" in two.timings and "child" not in one.timings
     assert one.max_folded_triangles == two.max_folded_triangles

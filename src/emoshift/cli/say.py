@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
                     "run_dir": str(r.run_dir),
                     "text": r.rewritten,
                     "timings": r.timings,
+                    "wall_seconds": r.wall_seconds,
                 }
             )
         )

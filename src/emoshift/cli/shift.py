@@ -141,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
                         "transcript": r.transcript,
                         "rewritten": r.rewritten,
                         "timings": r.timings,
+                        "wall_seconds": r.wall_seconds,
                     }
                 )
             )
