@@ -297,3 +297,15 @@ def test_a_failing_render_child_is_reported() -> None:
         assert got == [0, 1, 2, 3, 4]
         with pytest.raises(RenderWorkerError, match="frame five is broken"):
             child.get()
+
+
+def test_render_workers_default_follows_the_environment(monkeypatch) -> None:
+    from emoshift.errors import ConfigError
+    from emoshift.face.render_workers import default_workers, fork_available
+
+    monkeypatch.setenv("EMOSHIFT_RENDER_WORKERS", "1")
+    assert default_workers() == 1
+    monkeypatch.delenv("EMOSHIFT_RENDER_WORKERS")
+    assert default_workers() == (2 if fork_available() else 1)
+    with pytest.raises(ConfigError, match="render_workers"):
+        AnimateConfig(render_workers=3)

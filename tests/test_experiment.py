@@ -303,3 +303,20 @@ def test_recogniser_adapters_on_real_text_and_speech(clip: Path) -> None:
     se = _speech_emotion(clip, 4)  # the clip's real speech
     assert set(se["probs"]) == {"anger", "happiness", "neutral", "sadness"}
     assert abs(sum(se["probs"].values()) - 1.0) < 1e-3 and se["top"] in se["probs"]
+
+
+def test_one_core_workers_render_in_process(monkeypatch):
+    import os
+
+    from emoshift.experiment import runner
+    from emoshift.face.render_workers import default_workers
+
+    for var in (
+        *runner._THREAD_VARS,
+        "EMOSHIFT_RENDER_WORKERS",
+        "EMOSHIFT_PROGRESS",
+        "HF_HUB_OFFLINE",
+    ):
+        monkeypatch.setenv(var, os.environ.get(var, ""))  # restored after the test
+    runner._set_threads(1)
+    assert os.environ["EMOSHIFT_RENDER_WORKERS"] == "1" and default_workers() == 1

@@ -321,6 +321,8 @@ _PARENT_PID: int | None = None
 def _set_threads(threads: int) -> None:
     for var in _THREAD_VARS:
         os.environ[var] = str(threads)
+    # a worker on a one-core budget renders its videos in-process (no second render process)
+    os.environ["EMOSHIFT_RENDER_WORKERS"] = str(max(1, min(2, threads)))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("EMOSHIFT_PROGRESS", "0")
 

@@ -37,6 +37,16 @@ def fork_available() -> bool:
     return "fork" in mp.get_all_start_methods() and (os.cpu_count() or 1) >= 2
 
 
+def default_workers() -> int:
+    """Render processes to use when not configured: ``$EMOSHIFT_RENDER_WORKERS`` if set (the
+    experiment runner sets 1 in each of its worker processes), else 2 where ``fork`` exists
+    and there are two cores, else 1."""
+    env = os.environ.get("EMOSHIFT_RENDER_WORKERS", "").strip()
+    if env.isdigit() and int(env) >= 1:
+        return min(int(env), 2)
+    return 2 if fork_available() else 1
+
+
 class ForkedRenderer:
     """Frames ``jobs`` (output frame numbers, in order) rendered by ``render`` in a child.
 
