@@ -64,9 +64,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--max-stretch",
         type=float,
         default=0.0,
-        help="keep the new speech within this many times the input's length (e.g. 1.5, for "
-        "dubbing): the rewrite that fits is chosen and long pauses are shortened, never the "
-        "words; default 0 = no limit",
+        help="keep the new speech within this many times the input's length (e.g. 1.3, for "
+        "dubbing): the rewrite that fits is chosen, long pauses are shortened, and words that "
+        "still run over are sped up by at most 10%%; default 0 = no limit",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -89,10 +89,9 @@ def run(args: argparse.Namespace) -> int:
     # keep the recording's rate for keep-words output, up to 24 kHz (WORLD cost grows with it)
     sr = min(int(info.sample_rate or 16000), 24000)
     audio = read_audio(args.input, sr=sr)
-    from emoshift.speech.isochrony import check_max_stretch
+    from emoshift.speech.isochrony import budget_seconds, check_max_stretch
 
-    check_max_stretch(args.max_stretch)
-    budget = args.max_stretch * audio.size / sr if args.max_stretch > 0 else None
+    budget = budget_seconds(check_max_stretch(args.max_stretch), audio.size / sr)
     config = {
         "command": "speech",
         "target": target.to_dict(),

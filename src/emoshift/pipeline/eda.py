@@ -184,11 +184,12 @@ class EDAPipeline:
         (keep-words: transcribe -> convert the original voice). Returns the S2S result and
         the ``speech`` stage (files ``audio`` = speech.wav, ``phones`` = phones.json)."""
         from emoshift.media import read_audio
+        from emoshift.speech.isochrony import budget_seconds
         from emoshift.speech.s2s import speech_to_speech
 
         cfg = self.config
         audio = read_audio(audio_stage.path("audio"), sr=AUDIO_SR)
-        budget = cfg.max_stretch * audio.size / AUDIO_SR if cfg.max_stretch > 0 else None
+        budget = budget_seconds(cfg.max_stretch, audio.size / AUDIO_SR)
         res = speech_to_speech(
             audio,
             AUDIO_SR,

@@ -5,14 +5,16 @@ and pause longer), so new speech can run to twice the source clip. In ``shift``'
 the source frames are then re-timed over twice their length, and every stage after the
 synthesis costs twice as much. Automatic dubbing calls the constraint *isochrony* (Federico et
 al. 2020, "Speech-to-speech translation for dubbing"): the new speech should take about as long
-as the old one. Two levers, both emotion-preserving:
+as the old one. Three levers, the first two emotion-preserving:
 
 1. :func:`pick_within`: among the rewriter's ranked candidates that the text emotion
    recogniser judges the same way as the best one, take the best-ranked whose estimated
    spoken duration fits (:func:`estimate_seconds`); none fits -> the shortest of them.
 2. :func:`fit_pauses`: if the synthesised speech is still too long, shorten its pauses
-   (never below ``min_pause``), longest first in proportion; the words are never sped up.
-   Phone times are mapped through the same cuts, so lip sync stays exact.
+   (never below ``min_pause``), longest first in proportion. Phone times are mapped through
+   the same cuts, so lip sync stays exact.
+3. If the words alone still exceed the budget, ``synthesize.finish`` speeds them up by at
+   most :data:`MAX_WORD_SPEEDUP` (WORLD time-scaling).
 
 Pure functions: text / arrays in, text / arrays out.
 """
@@ -49,6 +51,12 @@ def check_max_stretch(value: float) -> float:
     if value != 0 and not 1.0 <= value <= 10.0:
         raise ConfigError(f"max_stretch must be 0 (no limit) or in 1..10, got {value}")
     return float(value)
+
+
+def budget_seconds(max_stretch: float, source_seconds: float) -> float | None:
+    """The time budget (s) of new speech for a source of ``source_seconds``: ``max_stretch``
+    times it, or None when ``max_stretch`` is 0 (no limit)."""
+    return max_stretch * source_seconds if max_stretch > 0 else None
 
 
 def count_breaks(text: str) -> int:
@@ -206,6 +214,7 @@ def fit_pauses(
 
 
 __all__ = [
+    "budget_seconds",
     "check_max_stretch",
     "count_breaks",
     "estimate_seconds",
