@@ -510,6 +510,18 @@ class MeshWarp:
         return out, alpha, (x0, y0, x1, y1)
 
 
+def _blend_patch(
+    img: np.ndarray, got: tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]
+) -> np.ndarray:
+    """Blend a :meth:`MeshWarp.patch` result (patch, alpha, roi) into ``img`` ((H, W, 3)
+    uint8, changed in place and returned)."""
+    pimg, alpha, (x0, y0, x1, y1) = got
+    region = img[y0:y1, x0:x1].astype(np.float32)
+    region += (pimg.astype(np.float32) - region) * alpha[..., None]
+    img[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+    return img
+
+
 def _rasterize(
     d: np.ndarray, h: int, w: int, eps: float = 1e-4
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -951,23 +963,13 @@ def animate_video(
                 # talking mouth (its teeth, its tracking errors) never shows through
                 got = warp.patch(ref[0], ref[1], used, patch_tris, feather=0.08 * iod)
                 if got is not None:
-                    pimg, alpha, (x0, y0, x1, y1) = got
-                    region = img[y0:y1, x0:x1].astype(np.float32)
-                    region += (pimg.astype(np.float32) - region) * alpha[..., None]
-                    if img is frame:
-                        img = img.copy()
-                    img[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+                    img = _blend_patch(img.copy() if img is frame else img, got)
                     mouth_src = ref[1]
             if eyes is not None:
                 # a suppressed source blink: the open eyes of a nearby source frame
                 got = warp.patch(eyes[0], eyes[1], used, eye_tris, feather=0.06 * iod)
                 if got is not None:
-                    pimg, alpha, (x0, y0, x1, y1) = got
-                    if img is frame:
-                        img = img.copy()
-                    region = img[y0:y1, x0:x1].astype(np.float32)
-                    region += (pimg.astype(np.float32) - region) * alpha[..., None]
-                    img[y0:y1, x0:x1] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
+                    img = _blend_patch(img.copy() if img is frame else img, got)
         if config.mouth:
             with timings.stage("mouth"):
                 img = render_mouth(img, mouth_src, dst3, donor, style)  # type: ignore[arg-type]
