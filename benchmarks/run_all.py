@@ -32,6 +32,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "evaluate": ([], []),
     "text_emotion": ([], ["--rows", "1000"]),
     "speech_emotion": ([], ["--skip-synth"]),
+    "ser_transfer": ([], ["--weights", "1,0.25", "--cs", "0.01,0.1"]),
     "etg": ([], ["--quick"]),
     "speech": ([], ["--quick"]),
     "face": ([], ["--skip", "neutral"]),

@@ -246,3 +246,48 @@ def test_reference_api(rec4: SpeechEmotionRecognizer, angry_clip: tuple[np.ndarr
     with pytest.raises(BackendError, match="speaker-normalised"):
         bare.predict(audio, sr, reference=ref)
     assert rec4.norm_model is not None  # the default variant ships one too
+
+
+def test_group_weight_is_folded_into_the_stored_scale() -> None:
+    """The training recipe's Whisper-block weight: the model fitted on the weighted
+    standardised features must give the same probabilities from raw features (inference
+    takes raw features and knows nothing of the weight)."""
+    import sys
+
+    from sklearn.linear_model import LogisticRegression
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_speech_emotion as tr
+
+    rng = np.random.default_rng(0)
+    nd = len(FEATURE_NAMES)
+    X = rng.normal(size=(120, nd + 6)) * rng.uniform(0.5, 3.0, size=nd + 6)
+    y = np.array([e.value for e in LABELS_4])[rng.integers(0, 4, 120)]
+    X[:, nd] += 2.0 * (y == "anger")  # a Whisper-block column that carries a class
+    w = 0.25
+    model = tr.fit(X, y, LABELS_4, C=0.1, group_weight=w)
+    Z = (X - X.mean(0)) / X.std(0)
+    Z[:, nd:] *= w
+    ref = LogisticRegression(C=0.1, max_iter=5000, class_weight="balanced", random_state=0)
+    ref.fit(Z, y)
+    order = [list(ref.classes_).index(e.value) for e in LABELS_4]
+    np.testing.assert_allclose(model.proba(X), ref.predict_proba(Z)[:, order], atol=1e-5)
+    # a smaller weight is a stronger prior against the block: its coefficient shrinks
+    full = tr.fit(X, y, LABELS_4, C=0.1, group_weight=1.0)
+    assert (
+        np.abs(model.coef[nd] / model.scale[nd]).max()
+        < np.abs(full.coef[nd] / full.scale[nd]).max()
+    )
+
+
+def test_shipped_whisper_models_record_their_recipe() -> None:
+    """The committed default models carry the C and group weight they were trained with."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_speech_emotion as tr
+
+    for k in (4, 7):
+        with np.load(model_path("whisper", k)) as d:
+            assert float(d["info_group_weight"]) == tr.GROUP_WEIGHT["whisper"]
+            assert float(d["info_C"]) == tr.C_BY_VARIANT["whisper"]

@@ -13,8 +13,10 @@ it). Two feature variants:
 - ``prosody``: the gain- and word-insensitive prosodic / spectral statistics of
   :mod:`emoshift.recognize.features_audio` (58 values). Loads in milliseconds.
 - ``whisper`` (default): the same plus the time-averaged Whisper-base encoder states (packaged
-  model). More accurate on RAVDESS, slower to load (the Whisper model), and it reacts less to
-  prosody changes on synthesised speech (see docs/recognizers.md, "Speech").
+  model), the 512 embedding columns trained at a group weight of 0.25 so that the voice's
+  timbre, which they also carry, does not outweigh the prosody. More accurate on RAVDESS, and
+  follows the emotion of synthesised speech best; slower to load (the Whisper model). See
+  docs/recognizers.md, "Speech".
 
 **Speaker-normalised mode** (optional, per call): ``predict(audio, sr, reference=ref)`` where
 ``ref = rec.reference(other_utterances, sr)`` is the mean feature vector of OTHER utterances of
@@ -260,8 +262,8 @@ def load_speech_recognizer(n_classes: int = 4, variant: str = "whisper") -> Spee
         "prosody" (prosody statistics only: lighter, loads instantly, less accurate).
     The speaker-normalised model of the same variant (``..._spknorm.npz``) is loaded too when
     present; it serves ``predict(..., reference=...)``. On emoshift's own Kokoro speech
-    (issue 8), ``variant="prosody"`` with a reference of the same voice's other renditions
-    is the setting that labels most renditions right (docs/recognizers.md).
+    (issue 8) the default, without a reference, labels most renditions right
+    (docs/recognizers.md).
     """
     if n_classes not in (4, 7):
         raise ConfigError(f"n_classes must be 4 or 7 (got {n_classes})")
