@@ -174,7 +174,7 @@ def fit(
 ) -> LinearSoftmax:
     """Standardise + L2 multinomial logistic regression; returns the numpy model.
 
-    X: (N, D) features, the first ``fa.N_FEATURES`` (58) prosodic; y: (N,) emotion values.
+    X: (N, D) features, the first ``len(fa.FEATURE_NAMES)`` (58) prosodic; y: (N,) emotion values.
     ``group_weight``: the standardised columns after the prosodic ones are multiplied by it
     before the fit (a smaller weight = a stronger L2 prior against them); the factor is folded
     into the returned ``scale``, so ``proba`` takes raw features as always."""

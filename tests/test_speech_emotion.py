@@ -248,17 +248,24 @@ def test_reference_api(rec4: SpeechEmotionRecognizer, angry_clip: tuple[np.ndarr
     assert rec4.norm_model is not None  # the default variant ships one too
 
 
-def test_group_weight_is_folded_into_the_stored_scale() -> None:
+@pytest.fixture(scope="module")
+def train_script():
+    """scripts/train_speech_emotion.py as a module (the training recipe)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import train_speech_emotion
+
+    return train_speech_emotion
+
+
+def test_group_weight_is_folded_into_the_stored_scale(train_script) -> None:
     """The training recipe's Whisper-block weight: the model fitted on the weighted
     standardised features must give the same probabilities from raw features (inference
     takes raw features and knows nothing of the weight)."""
-    import sys
-
     from sklearn.linear_model import LogisticRegression
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-    import train_speech_emotion as tr
-
+    tr = train_script
     rng = np.random.default_rng(0)
     nd = len(FEATURE_NAMES)
     X = rng.normal(size=(120, nd + 6)) * rng.uniform(0.5, 3.0, size=nd + 6)
@@ -280,13 +287,9 @@ def test_group_weight_is_folded_into_the_stored_scale() -> None:
     )
 
 
-def test_shipped_whisper_models_record_their_recipe() -> None:
+def test_shipped_whisper_models_record_their_recipe(train_script) -> None:
     """The committed default models carry the C and group weight they were trained with."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-    import train_speech_emotion as tr
-
+    tr = train_script
     for k in (4, 7):
         with np.load(model_path("whisper", k)) as d:
             assert float(d["info_group_weight"]) == tr.GROUP_WEIGHT["whisper"]
