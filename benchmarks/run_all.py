@@ -36,6 +36,7 @@ BENCHES: dict[str, tuple[list[str], list[str]]] = {
     "etg": ([], ["--quick"]),
     "speech": ([], ["--quick"]),
     "face": ([], ["--skip", "neutral"]),
+    "fer_limits": ([], ["--skip", "gain"]),
     "texture": ([], ["--reps", "1"]),
     "animate": ([], ["--quick"]),
     "pipeline": ([], ["--clips", "talk_woman_glasses", "talk_man_office"]),

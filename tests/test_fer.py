@@ -100,6 +100,31 @@ def test_backends_agree(photos, clip_track) -> None:
     assert cos.min() > 0.98
 
 
+def test_differentiable_copy_matches_reference(photos) -> None:
+    """benchmarks/bench_fer_limits.py probes the FER through a torch copy of the network; it
+    must compute what the project's FER computes (numpy reference, flip averaging)."""
+    torch = pytest.importorskip("torch")
+    import sys
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    try:
+        from bench_fer_limits import DifferentiableFer
+    finally:
+        sys.path.remove(str(bench))
+    net = DifferentiableFer()
+    crops = np.stack([face_crop(img, pts) for img, pts in photos.values()])
+    ref = FaceEmotionRecognizer(FerConfig(backend="numpy")).predict_crops(crops).p
+    with torch.no_grad():
+        mine = net.probs(torch.tensor(crops, dtype=torch.float32)[:, None]).numpy()
+    # the network's own order (anger, disgust, fear, happiness, sadness, surprise, neutral) is FER7
+    np.testing.assert_allclose(mine, ref, atol=1e-5)
+    # and it is differentiable: the gradient of a class probability reaches the pixels
+    x = torch.tensor(crops[:1], dtype=torch.float32)[:, None].requires_grad_(True)
+    net.probs(x)[0, 1].backward()
+    assert x.grad is not None and float(x.grad.abs().max()) > 0
+
+
 def test_flip_averaging_is_mirror_invariant(rec: FaceEmotionRecognizer, photos) -> None:
     img, pts = photos["0-f15-hao-ph.jpg"]
     crop = face_crop(img, pts)
