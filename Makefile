@@ -63,9 +63,20 @@ format: env
 	$(VENV)/bin/ruff format src tests benchmarks scripts
 	$(VENV)/bin/ruff check --fix src tests benchmarks scripts
 
-llm: env
+# llama.cpp's default build (-march=native) takes in Intel AMX where the CPU reports it, and
+# that path crashed (SIGSEGV in the first decode) on this project's AMX-capable 2-core VMs.
+# Build for AVX2 instead: any x86-64 CPU from about 2015 on, and the same speed here.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_STAMP := $(VENV)/.llama-cpp-avx2
+
+llm: env $(LLAMA_STAMP)
 	$(PIP) install -r requirements/llm.txt
 	$(PY) -m emoshift.speech.llm_assets
+
+$(LLAMA_STAMP):
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install --no-cache-dir --force-reinstall --no-deps \
+		$$(grep '^llama-cpp-python' requirements/llm.txt)
+	touch $@
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info src/*.egg-info $(DEMO_OUT)

@@ -15,6 +15,8 @@ same rewriter reranked by lexicon cue words only (the judge plays no part), as a
 
     .venv/bin/python benchmarks/bench_etg.py [--intensity 1.0] [--n-dev 60] [--quick]
     .venv/bin/python benchmarks/bench_etg.py --markdown 10   # example table for docs
+    .venv/bin/python benchmarks/bench_etg.py --rewriter qwen --n-dev 10 --quick
+        # another backend (qwen needs `make llm`; ~15 s per rewrite), JSON bench_etg_qwen.json
 """
 
 from __future__ import annotations
@@ -66,24 +68,29 @@ def neutral_lines(path: Path, n: int) -> list[str]:
     return out[:n]
 
 
-def run(sentences: list[str], emotions, intensity: float, rerank: str) -> dict:
+def run(
+    sentences: list[str], emotions, intensity: float, rerank: str, backend: str = "lexical"
+) -> dict:
     from emoshift.emotion import EmotionSpec
     from emoshift.recognize.embeddings import similarity
     from emoshift.recognize.text import load_text_recognizer
-    from emoshift.speech.rewrite_lexical import LexicalRewriter
+    from emoshift.speech.rewrite import REWRITERS
 
     judge = load_text_recognizer()
-    rewriter = LexicalRewriter(rerank=rerank)
+    rewriter = REWRITERS.create(backend, rerank=rerank)
     rewriter.rewrite("Warm-up.", EmotionSpec(emotions[0], intensity))  # load models
-    print(f"run: rerank={rerank}", flush=True)
+    print(f"run: {backend}, rerank={rerank}", flush=True)
     per: dict[str, dict] = {}
     rows = []
     total_s = 0.0
+    fallbacks = 0
     for emo in emotions:
         spec = EmotionSpec(emo, intensity)
         t0 = time.perf_counter()
-        outs = [rewriter.rewrite(s, spec, seed=0).text for s in sentences]
+        results = [rewriter.rewrite(s, spec, seed=0) for s in sentences]
         total_s += time.perf_counter() - t0
+        outs = [r.text for r in results]
+        fallbacks += sum(r.backend != backend for r in results)
         labels = judge.predict(outs).top_labels()
         cos = similarity(sentences, outs)
         hits = np.array([lab is emo for lab in labels])
@@ -101,6 +108,8 @@ def run(sentences: list[str], emotions, intensity: float, rerank: str) -> dict:
     acc = float(np.mean([r["label"] == r["emotion"] for r in rows]))
     cos_all = float(np.mean([r["cosine"] for r in rows]))
     return {
+        "backend": backend,
+        "fallbacks": fallbacks,
         "rerank": rerank,
         "intensity": intensity,
         "per_emotion": per,
@@ -114,7 +123,9 @@ def run(sentences: list[str], emotions, intensity: float, rerank: str) -> dict:
 
 
 def print_run(res: dict) -> None:
-    print(f"\nrewriter: lexical, rerank={res['rerank']}, intensity {res['intensity']}")
+    print(f"\nrewriter: {res['backend']}, rerank={res['rerank']}, intensity {res['intensity']}")
+    if res["fallbacks"]:
+        print(f"  {res['fallbacks']} of {res['rewrites']} rewrites fell back to another backend")
     print(f"{'emotion':<11} {'accuracy':>9} {'cosine':>7} {'min cos':>8}")
     for emo, r in res["per_emotion"].items():
         print(f"{emo:<11} {r['accuracy']:9.3f} {r['cosine']:7.3f} {r['cosine_min']:8.3f}")
@@ -150,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--intensity", type=float, default=1.0,
                     help="target intensity (1.0 = the paper's 'very very very')")  # fmt: skip
-    ap.add_argument("--n-dev", type=int, default=60, help="GoEmotions dev lines (>= 56)")
+    ap.add_argument("--n-dev", type=int, default=60, help="GoEmotions dev lines (max 60)")
+    ap.add_argument("--rewriter", default="lexical", help="rewriter backend (lexical, qwen...)")
     ap.add_argument("--quick", action="store_true", help="skip the lexicon-rerank check run")
     ap.add_argument("--markdown", type=int, default=0, help="print K example tables and exit")
     args = ap.parse_args(argv)
@@ -175,11 +187,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(sentences) - 4} GoEmotions dev neutral lines) x {len(emotions)} emotions")  # fmt: skip
     print(f"the recogniser calls {base_neutral:.1%} of the ORIGINAL sentences neutral")
     results = {"sentences": len(sentences), "originals_recognised_neutral": base_neutral}
-    main_run = run(sentences, emotions, args.intensity, "recognizer")
+    main_run = run(sentences, emotions, args.intensity, "recognizer", args.rewriter)
     print_run(main_run)
     results["default"] = main_run
     if not args.quick:
-        check = run(sentences, emotions, args.intensity, "lexicon")
+        check = run(sentences, emotions, args.intensity, "lexicon", args.rewriter)
         print_run(check)
         results["lexicon_rerank"] = check
     summary = {
@@ -190,12 +202,13 @@ def main(argv: list[str] | None = None) -> int:
         "rewrites_per_s": main_run["rewrites_per_s"],
     }
     results["summary"] = summary
-    OUT.parent.mkdir(parents=True, exist_ok=True)
+    out = OUT if args.rewriter == "lexical" else OUT.with_name(f"bench_etg_{args.rewriter}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
     from emoshift.fileio import atomic_path
 
-    with atomic_path(OUT) as tmp:
+    with atomic_path(out) as tmp:
         Path(tmp).write_text(json.dumps(results, indent=1), encoding="utf-8")
-    print(f"\nwrote {OUT.relative_to(REPO)}")
+    print(f"\nwrote {out.relative_to(REPO)}")
     return 0
 
 

@@ -60,7 +60,16 @@ def test_shift_end_to_end_and_cached_rerun(short_clip: Path, tmp_path: Path, cap
     for stage in ("audio", "transcribe", "rewrite", "speech", "track", "stills", "animate"):
         assert stage in names
     assert manifest["config"]["emotion"]["label"] == "happiness"
-    assert {lic["key"] for lic in manifest["licences"]} >= {"whisper-base", "mediapipe-facemesh"}
+    # every model and data set the run used, the research-only lexicon of the rewriter included
+    assert {lic["key"] for lic in manifest["licences"]} >= {
+        "whisper-base",
+        "mediapipe-facemesh",
+        "kokoro-82m",
+        "espeak-ng",
+        "nrc-emolex",
+        "emoshift-ter",
+        "minilm-l6-v2",
+    }
     assert res["rewritten"] != res["transcript"]
     stills = list(run.glob("*_stills/still_*.png"))
     assert len(stills) == 5

@@ -215,6 +215,22 @@ def test_qwen_backend_says_how_to_install() -> None:
         pytest.skip("llama_cpp is installed here; the missing-runtime message cannot be shown")
 
 
+def test_qwen_samples_that_copy_the_worked_example_are_rejected() -> None:
+    from emoshift.speech.rewrite_llm import check_sample
+
+    src = "bringing in reforms to tighten that regulation. And this latest crisis."
+    spliced = (
+        "Oh no! The train leaves at nine and we arrive in the afternoon. "
+        "We're really sad about this latest crisis."
+    )
+    assert check_sample(spliced, src, 2.5) is None
+    good = "Oh no, bringing in reforms to tighten that regulation. And this latest crisis, sadly."
+    assert check_sample(good, src, 2.5) == good
+    # the example's words are fine where the source has them too
+    train = "The train leaves at nine and we arrive in the afternoon."
+    assert check_sample("Sadly, " + train.lower(), train, 2.5) is not None
+
+
 def test_lexicon_rerank_works_without_recogniser() -> None:
     r = LexicalRewriter(rerank="lexicon")
     res = r.rewrite(TALK, EmotionSpec(Emotion.DISGUST, 1.0))

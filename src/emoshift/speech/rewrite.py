@@ -102,6 +102,25 @@ REWRITERS: Registry[Rewriter] = Registry("rewriter")
 # --- scoring candidates ------------------------------------------------------------------------
 RerankMode = Literal["recognizer", "lexicon", "none"]
 
+RERANK_LICENCE_KEYS: tuple[str, ...] = (
+    "emoshift-ter",
+    "goemotions",
+    "nrc-emolex",
+    "vader",
+    "minilm-l6-v2",
+)
+"""What the default candidate scorer uses (the text emotion recogniser, trained on GoEmotions
+with NRC and VADER features, and MiniLM similarity): part of every reranking backend's
+``licence_keys``."""
+
+
+def rewriter_licence_keys(backend: str | None) -> tuple[str, ...]:
+    """Licence keys of a registered rewriter (its class attribute ``licence_keys``), without
+    building it (building the qwen backend loads a 1.1 GB model)."""
+    factory = REWRITERS.info(backend or REWRITERS.default).factory
+    return tuple(getattr(factory, "licence_keys", ()))
+
+
 _WORD = re.compile(r"[A-Za-z']+")
 _REMARK = re.compile(
     r"^\s*(?:sure|certainly|of course|okay|ok|here(?:'s| is| are)|i (?:have|'ve) rewritten|"

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from emoshift.assets import package_file
 from emoshift.emotion import ALL_EMOTIONS, Emotion, EmotionSpec
 from emoshift.speech.rewrite import (
+    RERANK_LICENCE_KEYS,
     REWRITERS,
     CandidateScorer,
     RerankMode,
@@ -1700,7 +1701,7 @@ class LexicalRewriter:
     """Offline, no language model: emotion devices placed in the text, candidates reranked."""
 
     name = "lexical"
-    licence_keys: tuple[str, ...] = ("nrc-emolex", "vader", "minilm-l6-v2")
+    licence_keys: tuple[str, ...] = RERANK_LICENCE_KEYS
 
     def __init__(
         self,

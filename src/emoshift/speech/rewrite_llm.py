@@ -16,6 +16,7 @@ model part packages; see :mod:`emoshift.speech.llm_assets`). 1-8 s per rewrite o
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import re
@@ -26,6 +27,7 @@ from typing import Any
 from emoshift.emotion import EmotionSpec
 from emoshift.errors import BackendError, ConfigError
 from emoshift.speech.rewrite import (
+    RERANK_LICENCE_KEYS,
     REWRITERS,
     CandidateScorer,
     RerankMode,
@@ -94,9 +96,13 @@ def _load(path: str, n_ctx: int, n_threads: int) -> Any:
     llama_cpp = _import_llama()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        return llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+        llm = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
     except Exception as exc:  # llama.cpp raises ValueError/RuntimeError on bad files
         raise BackendError(f"llama.cpp could not load {path}: {exc}; run `make llm` again") from exc
+    # free it while the interpreter is still whole: llama-cpp-python's own finaliser runs at
+    # module teardown, when its C bindings are already gone, and prints a TypeError
+    atexit.register(llm.close)
+    return llm
 
 
 def build_chat(text: str, target: EmotionSpec) -> list[dict[str, str]]:
@@ -108,10 +114,25 @@ def build_chat(text: str, target: EmotionSpec) -> list[dict[str, str]]:
     return msgs
 
 
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    w = re.findall(r"[a-z']+", text.lower())
+    return {tuple(w[i : i + 3]) for i in range(len(w) - 2)}
+
+
+_EXAMPLE_TRIGRAMS = set().union(*(_trigrams(answer) for _, answer in FEW_SHOT))
+
+
+def copies_example(sample: str, source: str) -> bool:
+    """True if ``sample`` repeats words of the worked example (three in a row) that ``source``
+    does not have: the small model sometimes splices the example's sentence into its answer
+    ("Oh no! The train leaves at nine... We're sad about this latest crisis.")."""
+    return bool((_trigrams(sample) & _EXAMPLE_TRIGRAMS) - _trigrams(source))
+
+
 def check_sample(sample: str, source: str, max_length_ratio: float) -> str | None:
     """The cleaned sample if it is a usable rewrite of ``source``, else None."""
     t = clean_answer(sample.split("\n\n")[0])
-    if not t or looks_like_remark(t, source):
+    if not t or looks_like_remark(t, source) or copies_example(t, source):
         return None
     if len(t.split()) > max_length_ratio * len(source.split()) + 12:
         return None
@@ -128,7 +149,8 @@ class QwenRewriter:
     """Local LLM rewriter: several Qwen samples, checked and reranked."""
 
     name = "qwen"
-    licence_keys: tuple[str, ...] = ("qwen2.5-coder-1.5b", "minilm-l6-v2")
+    # the model, the reranker, and the lexical backend it falls back to (same keys)
+    licence_keys: tuple[str, ...] = ("qwen2.5-coder-1.5b", *RERANK_LICENCE_KEYS)
 
     def __init__(self, config: QwenConfig | None = None, **overrides: Any) -> None:
         cfg = config or QwenConfig()

@@ -31,6 +31,7 @@ from typing import Any
 from emoshift.emotion import EmotionSpec
 from emoshift.errors import BackendError, ConfigError
 from emoshift.speech.rewrite import (
+    RERANK_LICENCE_KEYS,
     REWRITERS,
     CandidateScorer,
     RerankMode,
@@ -134,7 +135,8 @@ class OpenAIRewriter:
     """The paper's ETG: ``[T, P]`` sent to an OpenAI-compatible chat endpoint."""
 
     name = "openai"
-    licence_keys: tuple[str, ...] = ()
+    # the remote model's terms are the user's; locally: the reranker and the lexical fallback
+    licence_keys: tuple[str, ...] = RERANK_LICENCE_KEYS
 
     def __init__(self, config: OpenAIConfig | None = None, **overrides: Any) -> None:
         cfg = config or OpenAIConfig()

@@ -230,7 +230,13 @@ def speech_to_speech(
                 key["max_seconds"] = round(float(max_seconds), 2)
                 rate = float(voice.syllable_rate)
                 key["speaker_rate"] = round(rate, 2) if np.isfinite(rate) else None
-            st = run.stage("rewrite", key, _rw_stage)
+            if isinstance(rewriter, str) or rewriter is None:
+                from emoshift.speech.rewrite import rewriter_licence_keys
+
+                rw_models = list(rewriter_licence_keys(rewriter))
+            else:
+                rw_models = list(getattr(rewriter, "licence_keys", ()))
+            st = run.stage("rewrite", key, _rw_stage, models=rw_models)
             new_text = st.path("text").read_text().strip()
             rec = json.loads(st.path("record").read_text())
 
