@@ -220,22 +220,18 @@ def speech_to_speech(
                 write_json_atomic(folder / "rewrite.json", r or {"text": text, "backend": None})
                 return {"text": "rewritten.txt", "record": "rewrite.json"}, {"text": text}
 
-            rname = (
-                rewriter
-                if isinstance(rewriter, str) or rewriter is None
-                else getattr(rewriter, "name", "custom")
-            )
+            if isinstance(rewriter, str) or rewriter is None:
+                from emoshift.speech.rewrite import rewriter_licence_keys
+
+                rname, rw_models = rewriter, list(rewriter_licence_keys(rewriter))
+            else:
+                rname = getattr(rewriter, "name", "custom")
+                rw_models = list(getattr(rewriter, "licence_keys", ()))
             key = {"text": source_text, "target": target.to_dict(), "rewriter": rname, "seed": seed}
             if max_seconds:
                 key["max_seconds"] = round(float(max_seconds), 2)
                 rate = float(voice.syllable_rate)
                 key["speaker_rate"] = round(rate, 2) if np.isfinite(rate) else None
-            if isinstance(rewriter, str) or rewriter is None:
-                from emoshift.speech.rewrite import rewriter_licence_keys
-
-                rw_models = list(rewriter_licence_keys(rewriter))
-            else:
-                rw_models = list(getattr(rewriter, "licence_keys", ()))
             st = run.stage("rewrite", key, _rw_stage, models=rw_models)
             new_text = st.path("text").read_text().strip()
             rec = json.loads(st.path("record").read_text())
