@@ -247,8 +247,8 @@ def test_render_in_a_forked_child_gives_the_same_video(
     clip: Path, track_file: Path, speech: tuple[Path, list[dict]], tmp_path: Path
 ) -> None:
     """Every other frame rendered by the forked child: the same frames, in order. Encoded
-    losslessly (crf 0): lossy x264 output differed by a few bytes between identical runs in
-    one process even with identical input frames, which would hide what is compared here."""
+    losslessly (crf 0), so that what is compared is the rendered frames, not the encoder's
+    choices."""
     from emoshift.face.render_workers import fork_available
 
     if not fork_available():

@@ -274,7 +274,11 @@ class VideoWriter:
         )
         vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
         vs.codec_context.thread_count = self.threads
-        vs.codec_context.thread_type = "AUTO"
+        # slice threads, not frame threads: x264's frame threading made the output of a frame
+        # size that is not a multiple of 16 (524x524) depend on uninitialised memory, so two
+        # runs differed by a few bytes; with slices the file is the same bit for bit for a given
+        # thread count (85 frames at 524x524: 0.29 s instead of 0.25 s, 1.4 % larger)
+        vs.codec_context.thread_type = "SLICE"
         self._vs = vs
         if self._audio is not None:
             assert self.sr is not None
