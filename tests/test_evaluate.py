@@ -93,6 +93,8 @@ def test_cli_evaluate(
     printed = capsys.readouterr().out
     assert "# Emotion evaluation: happiness" in printed
     assert {p.name for p in out.iterdir()} >= {"evaluation.json", "evaluation.md", "edd_curves.png"}
+    report = json.loads((out / "evaluation.json").read_text())
+    assert {lic["key"] for lic in report["licences"]} >= {"fer-mini-xception", "mediapipe-facemesh"}
     assert (
         main(
             [

@@ -32,8 +32,9 @@ import numpy as np
 from emoshift.emotion import FER7, Emotion, to_emotion
 from emoshift.errors import ConfigError, NoAudioStreamError, NoFaceError
 from emoshift.fileio import check_output_dir, write_json_atomic, write_text_atomic
+from emoshift.licences import licences_for
 from emoshift.metrics.edd import DEFAULT_WINDOW, edd_from_scores, edd_per_class, moving_average
-from emoshift.recognize.face import FerConfig
+from emoshift.recognize.face import FaceEmotionRecognizer, FerConfig
 from emoshift.timing import Timings
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,14 @@ class VideoAnalysis:
         return float(np.isfinite(self.probs).all(axis=1).mean()) if self.n_frames else 0.0
 
 
+LICENCE_KEYS: tuple[str, ...] = (
+    "emoshift",
+    "mediapipe-facemesh",
+    *FaceEmotionRecognizer.licence_keys,
+)
+"""What an evaluation runs: the face mesh and the face emotion recogniser (in its JSON)."""
+
+
 @dataclass
 class EvaluationResult:
     """Everything :func:`evaluate_videos` measured. ``metrics`` is JSON-ready; ``curves`` holds
@@ -125,6 +134,7 @@ class EvaluationResult:
             "window_frames": self.window,
             "metrics": self.metrics,
             "timings_s": self.timings,
+            "licences": licences_for(LICENCE_KEYS),
         }
 
     def to_markdown(self) -> str:
