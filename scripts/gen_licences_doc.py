@@ -14,7 +14,8 @@ weights, py-feat's AU model), espeak-ng is GPL-3.0-or-later (run as a separate p
 Gemma has its own terms of use. Each run's `manifest.json` lists the entries that run used,
 the text rewriter's included (its lexicons and reranking recogniser: until 22 Nov the rewrite
 stage recorded none, so manifests of earlier runs lack nrc-emolex, vader, goemotions,
-emoshift-ter and minilm-l6-v2).
+emoshift-ter and minilm-l6-v2). `emoshift evaluate` (evaluation.json) and `emoshift recognize`
+(its JSON) list the entries they ran too.
 This table is generated from `src/emoshift/licences.py` by `scripts/gen_licences_doc.py`.
 
 """

@@ -125,6 +125,7 @@ def test_cli_recognize_image_video_text(clips: dict[str, Path], tmp_path: Path, 
     assert main(["recognize", str(photo), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["face"]["top"] == "happiness"
+    assert {lic["key"] for lic in res["licences"]} >= {"fer-mini-xception", "mediapipe-facemesh"}
     out = tmp_path / "rec.json"
     rc = main(["recognize", str(clips["orig"]), "--every", "3", "-o", str(out)])
     printed = capsys.readouterr().out
@@ -132,7 +133,11 @@ def test_cli_recognize_image_video_text(clips: dict[str, Path], tmp_path: Path, 
     data = json.loads(out.read_text())
     assert data["face"]["frames"] == 15 and data["face"]["frames_with_face"] == 15
     assert "speech" in data
+    if "probabilities" in data["speech"]:  # the speech recogniser ran: RAVDESS-trained
+        assert "ravdess" in {lic["key"] for lic in data["licences"]}
     if importlib.util.find_spec("emoshift.recognize.text") is not None:
         assert main(["recognize", "--text", "This is wonderful, I love it!", "--json"]) == 0
-        assert json.loads(capsys.readouterr().out)["texts"][0]["top"] == "happiness"
+        text = json.loads(capsys.readouterr().out)
+        assert text["texts"][0]["top"] == "happiness"
+        assert "nrc-emolex" in {lic["key"] for lic in text["licences"]}
     assert main(["recognize"]) == 2  # neither a file nor --text

@@ -102,7 +102,12 @@ def recognize_image(path: Path) -> dict[str, Any]:
     rec = load_face_recognizer()
     probs = rec.predict_image(rgb)
     d = _probs_dict(rec.labels, probs.p)
-    return {"file": str(path), "kind": "image", "face": {"top": _top(d), "probabilities": d}}
+    return {
+        "file": str(path),
+        "kind": "image",
+        "face": {"top": _top(d), "probabilities": d},
+        "licences": _licences("mediapipe-facemesh", *rec.licence_keys),
+    }
 
 
 def recognize_video(path: Path, every: int, ser_classes: int) -> dict[str, Any]:
@@ -113,8 +118,10 @@ def recognize_video(path: Path, every: int, ser_classes: int) -> dict[str, Any]:
 
     info = probe(path)
     out: dict[str, Any] = {"file": str(path), "kind": "video" if info.has_video else "audio"}
+    used: list[str] = []
     if info.has_video:
         rec = load_face_recognizer()
+        used += ["mediapipe-facemesh", *rec.licence_keys]
         fps = float(info.fps or 25.0)
         probs = rec.predict_video(iter_frames(path, every=every)).p
         ok = np.isfinite(probs).all(axis=1)
@@ -147,6 +154,7 @@ def recognize_video(path: Path, every: int, ser_classes: int) -> dict[str, Any]:
         if audio is not None and has_sound(audio, 16000, SPEECH_MIN_DBFS):
             try:
                 ser = _speech(ser_classes)
+                used += ser.licence_keys
                 p = (
                     np.asarray(ser.predict(audio, 16000).p, dtype=np.float64)
                     .reshape(-1, len(ser.labels))
@@ -160,6 +168,7 @@ def recognize_video(path: Path, every: int, ser_classes: int) -> dict[str, Any]:
                 out["speech"] = {"error": str(exc)}
         else:
             out["speech"] = {"note": "the audio track is silent; no speech emotion"}
+    out["licences"] = _licences(*used)
     return out
 
 
@@ -171,7 +180,14 @@ def recognize_texts(texts: list[str]) -> dict[str, Any]:
     for t, r in zip(texts, p):
         d = _probs_dict(ter.labels, r)
         rows.append({"text": t, "top": _top(d), "probabilities": d})
-    return {"kind": "text", "texts": rows}
+    return {"kind": "text", "texts": rows, "licences": _licences(*ter.licence_keys)}
+
+
+def _licences(*keys: str) -> list[dict[str, str]]:
+    """Licence records of the models a recognition ran (in the JSON output)."""
+    from emoshift.licences import licences_for
+
+    return licences_for(["emoshift", *keys])
 
 
 # --- printing ---------------------------------------------------------------------------------
