@@ -165,14 +165,8 @@ def own_faces(fer) -> dict:
     res = {}
     for clip in TALK:
         frames, fps = read_video(MEDIA / f"{clip}.mp4", max_frames=900)
-        track = track_video(frames, fps)
-        p = np.stack(
-            [
-                fer.predict_image(f, q).p
-                for f, q in zip(frames, track.points, strict=True)
-                if np.isfinite(q).all()
-            ]
-        )
+        p = fer.predict_video(frames, track_video(frames, fps).points).p
+        p = p[np.isfinite(p).all(axis=1)]  # frames with a face
         counts = np.bincount(p.argmax(1), minlength=len(labels))
         res[clip] = {
             "frames": len(p),
@@ -268,17 +262,20 @@ def shading_probe(net: DifferentiableFer, g: dict, emotion: str, labels: list[st
     # b. the best regional pattern (mirror-symmetric by construction: regions are bilateral)
     theta = torch.zeros(len(names), requires_grad=True)
     opt = torch.optim.Adam([theta], lr=0.05)
-    for _ in range(200):
+
+    def patterned() -> tuple[torch.Tensor, torch.Tensor]:
+        """(per-region luminance change (R,), probabilities of the crops with it applied)"""
         a = PATTERN_AMPLITUDE * torch.tanh(theta)
         y = torch.clamp(x * (1.0 + (a[None, :, None, None] * masks).sum(1, keepdim=True)), 0, 255)
-        loss = -torch.log(net.probs(y)[:, k] + 1e-6).mean()
+        return a, net.probs(y)
+
+    for _ in range(200):
+        loss = -torch.log(patterned()[1][:, k] + 1e-6).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
     with torch.no_grad():
-        a = PATTERN_AMPLITUDE * torch.tanh(theta)
-        y = torch.clamp(x * (1.0 + (a[None, :, None, None] * masks).sum(1, keepdim=True)), 0, 255)
-        p = net.probs(y)
+        a, p = patterned()
     res["optimised"] = {
         "top1": _top1_by_clip(p, k, g["clips"]),
         "mean_p": float(p[:, k].mean()),
